@@ -1,0 +1,171 @@
+//! Trading accounts.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::StoreError;
+use crate::ident::AccountId;
+use crate::quantity::{Money, non_negative_money};
+use crate::text_enum::text_enum;
+
+text_enum!(
+    /// The broker gateway an account trades through.
+    Broker, "broker" {
+        /// 迅投 QMT / xtquant.
+        Qmt => "qmt",
+        /// 掘金 GM.
+        Gm => "gm",
+        /// 通达信 TDX.
+        Tdx => "tdx",
+    }
+);
+
+text_enum!(
+    /// Lifecycle state of an account.
+    AccountStatus, "status" {
+        /// Trading.
+        Active => "active",
+        /// Deactivated (kept for history).
+        Inactive => "inactive",
+        /// Temporarily not trading.
+        Suspended => "suspended",
+    }
+);
+
+/// An account as stored in the warm tier.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Account {
+    /// Unique id.
+    pub id: AccountId,
+    /// Human name.
+    pub name: String,
+    /// Broker gateway.
+    pub broker: Broker,
+    /// Capital at opening.
+    pub initial_capital: Money,
+    /// Cash now.
+    pub current_capital: Money,
+    /// Cash plus position value.
+    pub total_assets: Money,
+    /// Market value of positions.
+    pub position_value: Money,
+    /// Lifecycle state.
+    pub status: AccountStatus,
+    /// When created.
+    pub created_at: DateTime<Utc>,
+    /// When last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What is needed to create an account.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewAccount {
+    /// Unique id.
+    pub id: AccountId,
+    /// Human name.
+    pub name: String,
+    /// Broker gateway.
+    pub broker: Broker,
+    /// Capital at opening; also the starting cash and total assets.
+    pub initial_capital: Money,
+}
+
+impl NewAccount {
+    /// Checks the fields a type cannot enforce.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        check_name("account_name", &self.name)?;
+        if self.initial_capital <= Money::ZERO {
+            return Err(StoreError::invalid(
+                "initial_capital",
+                self.initial_capital.to_string(),
+                "must be greater than 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A partial update of an account's money and state; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AccountUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New cash.
+    pub current_capital: Option<Money>,
+    /// New total assets.
+    pub total_assets: Option<Money>,
+    /// New position value.
+    pub position_value: Option<Money>,
+    /// New state.
+    pub status: Option<AccountStatus>,
+}
+
+impl AccountUpdate {
+    /// Checks every field that is set.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if let Some(name) = &self.name {
+            check_name("account_name", name)?;
+        }
+        for (field, v) in [
+            ("current_capital", self.current_capital),
+            ("total_assets", self.total_assets),
+            ("position_value", self.position_value),
+        ] {
+            if let Some(v) = v {
+                non_negative_money(field, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a human-readable name: 1 to 100 characters, no control characters.
+pub fn check_name(field: &str, name: &str) -> Result<(), StoreError> {
+    if name.trim().is_empty() {
+        return Err(StoreError::invalid(field, name, "must not be blank"));
+    }
+    if name.chars().count() > 100 {
+        return Err(StoreError::invalid(field, name, "longer than 100 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(StoreError::invalid(field, name, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_parse_case_insensitively_and_name_field_on_error() {
+        assert_eq!(Broker::parse("QMT").unwrap(), Broker::Qmt);
+        assert_eq!(AccountStatus::parse("suspended").unwrap(), AccountStatus::Suspended);
+        let e = Broker::parse("ib").unwrap_err();
+        assert_eq!(e.to_string(), r#"invalid broker "ib": must be one of qmt, gm, tdx"#);
+        let e = AccountStatus::parse("closed").unwrap_err();
+        assert!(e.to_string().starts_with(r#"invalid status "closed""#));
+    }
+
+    #[test]
+    fn new_account_validation() {
+        let mut a = NewAccount {
+            id: AccountId::new("prod").unwrap(),
+            name: "主账户".into(),
+            broker: Broker::Qmt,
+            initial_capital: Money::new(1_000_000, 0),
+        };
+        a.validate().unwrap();
+        a.initial_capital = Money::ZERO;
+        assert!(a.validate().unwrap_err().to_string().contains("initial_capital"));
+        a.initial_capital = Money::ONE;
+        a.name = " ".into();
+        assert!(a.validate().unwrap_err().to_string().contains("account_name"));
+    }
+
+    #[test]
+    fn update_rejects_negative_money() {
+        let u = AccountUpdate { total_assets: Some(Money::new(-1, 2)), ..Default::default() };
+        let e = u.validate().unwrap_err();
+        assert_eq!(e.to_string(), r#"invalid total_assets "-0.01": must not be negative"#);
+    }
+}

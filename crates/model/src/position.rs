@@ -1,0 +1,144 @@
+//! Position state: per account and stock, the held-days counter and the price extremes that
+//! exit rules read many times a second during market hours.
+
+use std::collections::BTreeMap;
+
+use crate::code::StockCode;
+use crate::date::TradeDate;
+use crate::error::StoreError;
+use crate::quantity::Price;
+
+/// How long a position has been held, in trading days, or that it was closed.
+///
+/// The legacy nested format marks closed positions with `day_count: null` instead of deleting
+/// them; "all held days +1" skips them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeldDays {
+    /// Open, held for this many days (0 on the day it was bought).
+    Open(u32),
+    /// Closed (kept as a marker).
+    Closed,
+}
+
+impl HeldDays {
+    /// Validates a day count given as a signed number (files and callers may say `-1`).
+    pub fn from_count(days: i64) -> Result<Self, StoreError> {
+        u32::try_from(days).map(HeldDays::Open).map_err(|_| {
+            StoreError::invalid("held_days", days.to_string(), "must be between 0 and 4294967295")
+        })
+    }
+
+    /// The count, `None` when closed.
+    pub fn days(self) -> Option<u32> {
+        match self {
+            HeldDays::Open(d) => Some(d),
+            HeldDays::Closed => None,
+        }
+    }
+
+    /// Whether the position is still open.
+    pub fn is_open(self) -> bool {
+        matches!(self, HeldDays::Open(_))
+    }
+}
+
+impl serde::Serialize for HeldDays {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HeldDays::Open(d) => s.serialize_u32(*d),
+            HeldDays::Closed => s.serialize_none(),
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for HeldDays {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<u32>::deserialize(d)? {
+            Some(n) => HeldDays::Open(n),
+            None => HeldDays::Closed,
+        })
+    }
+}
+
+/// Everything stored about one stock of one account. Any part may be missing: files written
+/// by hand or by older programs have a max price for a stock with no held-days entry.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    /// Held days, if the stock has an entry in the held-days map.
+    pub held_days: Option<HeldDays>,
+    /// Highest price since opened, rounded to 3 decimals.
+    pub max_price: Option<Price>,
+    /// Lowest price since opened, rounded to 3 decimals.
+    pub min_price: Option<Price>,
+}
+
+/// The whole position state of one account: what the strategy reads at every tick, and what
+/// migration and verification move between tiers as one unit.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct AccountPositions {
+    /// The day on which "all held days +1" last ran (`_inc_date`); carried across tiers so the
+    /// increment never runs twice on migration day.
+    pub last_increment: Option<TradeDate>,
+    /// Stocks and their state.
+    pub positions: BTreeMap<StockCode, Position>,
+}
+
+impl AccountPositions {
+    /// Open positions (held-days present and not closed).
+    pub fn open_count(&self) -> usize {
+        self.positions.values().filter(|p| p.held_days.is_some_and(HeldDays::is_open)).count()
+    }
+}
+
+/// What "all held days +1" did. Failures are errors, never a third kind of outcome, so
+/// "already done today", "nothing to increment" and "the store is down" cannot be confused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum IncrementOutcome {
+    /// The increment ran now for `date`; `incremented` open positions were advanced (possibly 0).
+    Applied {
+        /// The market date the increment counts for.
+        date: TradeDate,
+        /// How many open positions were advanced.
+        incremented: u32,
+    },
+    /// The increment had already run on `date`; nothing changed.
+    AlreadyApplied {
+        /// The market date of the earlier run.
+        date: TradeDate,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn held_days_rejects_negative_counts() {
+        let e = HeldDays::from_count(-1).unwrap_err();
+        assert_eq!(e.to_string(), r#"invalid held_days "-1": must be between 0 and 4294967295"#);
+        assert_eq!(HeldDays::from_count(3).unwrap(), HeldDays::Open(3));
+    }
+
+    #[test]
+    fn held_days_serialises_closed_as_null() {
+        assert_eq!(serde_json::to_string(&HeldDays::Closed).unwrap(), "null");
+        assert_eq!(serde_json::from_str::<HeldDays>("7").unwrap(), HeldDays::Open(7));
+        assert!(serde_json::from_str::<HeldDays>("-7").is_err());
+    }
+
+    #[test]
+    fn open_count_skips_closed_and_price_only_entries() {
+        let code = |s| StockCode::parse(s).unwrap();
+        let mut ap = AccountPositions::default();
+        ap.positions
+            .insert(code("000001.SZ"), Position { held_days: Some(HeldDays::Open(0)), ..Default::default() });
+        ap.positions
+            .insert(code("131810.SZ"), Position { held_days: Some(HeldDays::Closed), ..Default::default() });
+        ap.positions.insert(
+            code("600000.SH"),
+            Position { max_price: Some(Price::new("max_price", 10.0).unwrap()), ..Default::default() },
+        );
+        assert_eq!(ap.open_count(), 1);
+    }
+}

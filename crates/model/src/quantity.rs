@@ -1,0 +1,257 @@
+//! Prices, volumes and money.
+//!
+//! Prices of market data and positions are `f64` (that is what the data sources and the
+//! legacy files carry) but validated: finite, strictly positive, and small enough to be stored
+//! as a scaled integer (ClickHouse `Decimal(18,3)`-style). Money in accounts is
+//! [`rust_decimal::Decimal`], never a float.
+
+use std::fmt;
+
+use crate::error::StoreError;
+
+/// Money: account capital, asset values, trade amounts.
+pub type Money = rust_decimal::Decimal;
+
+/// Largest price we accept. Far above any A-share price, and the scaled value `price * 1e4`
+/// still fits an `i64` with room to spare.
+pub const MAX_PRICE: f64 = 1e12;
+
+/// A price: finite and strictly positive.
+#[derive(Clone, Copy, PartialEq, PartialOrd, serde::Serialize)]
+#[serde(transparent)]
+pub struct Price(f64);
+
+impl Price {
+    /// Validates `value` for the field named `field` (e.g. `close`, `max_price`).
+    pub fn new(field: &str, value: f64) -> Result<Self, StoreError> {
+        if !value.is_finite() {
+            return Err(StoreError::invalid(field, value.to_string(), "must be a finite number"));
+        }
+        if value <= 0.0 {
+            return Err(StoreError::invalid(field, value.to_string(), "must be greater than 0"));
+        }
+        if value > MAX_PRICE {
+            return Err(StoreError::invalid(
+                field,
+                value.to_string(),
+                format!("must be at most {MAX_PRICE:e}"),
+            ));
+        }
+        Ok(Price(value))
+    }
+
+    /// Parses decimal text such as `10.52` (as written by Python and pandas).
+    pub fn parse(field: &str, s: &str) -> Result<Self, StoreError> {
+        let v: f64 = parse_float(s).ok_or_else(|| StoreError::invalid(field, s, "not a number"))?;
+        Self::new(field, v).map_err(|e| match e {
+            StoreError::InvalidInput { reason, .. } => StoreError::invalid(field, s, reason),
+            other => other,
+        })
+    }
+
+    /// The value.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+
+    /// Rounded to 3 decimals the way Python's `round(x, 3)` does (correctly rounded from the
+    /// exact binary value, ties to even), so 9.9999 becomes 10.0 — never truncated to 9.999.
+    #[must_use]
+    pub fn round3(self) -> Price {
+        Price(round_decimals(self.0, 3))
+    }
+}
+
+impl fmt::Debug for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Price({})", self.0)
+    }
+}
+
+impl fmt::Display for Price {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Price {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = f64::deserialize(d)?;
+        Price::new("price", v).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Rounds to `places` decimals, correctly rounded (Rust's float formatting is exact), ties to
+/// even — the same result as Python's `round`.
+pub fn round_decimals(v: f64, places: usize) -> f64 {
+    let text = format!("{v:.places$}");
+    text.parse().unwrap_or(v)
+}
+
+/// Parses a float the way Python writes them; refuses `nan`/`inf` spellings and empty text.
+fn parse_float(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let plausible = !b.is_empty()
+        && b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && b.iter().any(u8::is_ascii_digit);
+    if !plausible {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A traded or reported volume in shares: a non-negative integer.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Volume(u64);
+
+/// Integers above this are not exact in an `f64`, so a float spelling cannot be trusted.
+const MAX_EXACT_FLOAT_INT: f64 = 9_007_199_254_740_992.0;
+
+impl Volume {
+    /// Wraps a count of shares.
+    pub fn new(v: u64) -> Self {
+        Volume(v)
+    }
+
+    /// Parses `12345` or `12345.0` (some data sources write volumes as floats). A fractional,
+    /// negative or non-numeric value is an error naming `field`.
+    pub fn parse(field: &str, s: &str) -> Result<Self, StoreError> {
+        if let Ok(v) = s.parse::<u64>() {
+            return Ok(Volume(v));
+        }
+        let f = parse_float(s).ok_or_else(|| StoreError::invalid(field, s, "not a number"))?;
+        if f < 0.0 || s.starts_with('-') {
+            return Err(StoreError::invalid(field, s, "must not be negative"));
+        }
+        if f.fract() != 0.0 {
+            return Err(StoreError::invalid(field, s, "must be a whole number of shares"));
+        }
+        if f > MAX_EXACT_FLOAT_INT {
+            return Err(StoreError::invalid(field, s, "too large to be exact"));
+        }
+        Ok(Volume(f as u64))
+    }
+
+    /// The count.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Debug for Volume {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Volume({})", self.0)
+    }
+}
+
+impl fmt::Display for Volume {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// Validates a non-negative finite amount of market data (e.g. a kline's turnover).
+pub fn non_negative(field: &str, value: f64) -> Result<f64, StoreError> {
+    if !value.is_finite() {
+        return Err(StoreError::invalid(field, value.to_string(), "must be a finite number"));
+    }
+    if value < 0.0 {
+        return Err(StoreError::invalid(field, value.to_string(), "must not be negative"));
+    }
+    Ok(value)
+}
+
+/// Parses a non-negative finite amount from text, naming `field` on error.
+pub fn parse_non_negative(field: &str, s: &str) -> Result<f64, StoreError> {
+    let v = parse_float(s).ok_or_else(|| StoreError::invalid(field, s, "not a number"))?;
+    non_negative(field, v).map_err(|e| match e {
+        StoreError::InvalidInput { reason, .. } => StoreError::invalid(field, s, reason),
+        other => other,
+    })
+}
+
+/// Validates money that must not be negative (capital, allocations).
+pub fn non_negative_money(field: &str, value: Money) -> Result<Money, StoreError> {
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(StoreError::invalid(field, value.to_string(), "must not be negative"));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_must_be_finite_and_positive() {
+        assert_eq!(Price::parse("close", "10.52").unwrap().get(), 10.52);
+        for (s, reason) in [
+            ("0", "greater than 0"),
+            ("-1.5", "greater than 0"),
+            ("nan", "not a number"),
+            ("inf", "not a number"),
+            ("", "not a number"),
+            ("1e13", "at most"),
+            ("10,5", "not a number"),
+            ("abc", "not a number"),
+        ] {
+            let e = Price::parse("close", s).unwrap_err();
+            let StoreError::InvalidInput { field, value, reason: r } = &e else { panic!("{s}") };
+            assert_eq!((field.as_str(), value.as_str()), ("close", s));
+            assert!(r.contains(reason), "{s}: {r}");
+        }
+        assert!(Price::new("max_price", f64::NAN).is_err());
+        assert!(Price::new("max_price", f64::INFINITY).is_err());
+    }
+
+    #[test]
+    fn round3_rounds_like_python_never_truncates() {
+        let r = |v: f64| Price::new("p", v).unwrap().round3().get();
+        assert_eq!(r(9.9999), 10.0);
+        assert_eq!(r(10.0004), 10.0);
+        assert_eq!(r(10.0005), 10.001); // 10.0005 is 10.000500000000000611 in binary
+        assert_eq!(r(1.0625), 1.062); // an exact tie: to even, as Python's round(1.0625, 3)
+        assert_eq!(r(2.675), 2.675);
+        assert_eq!(round_decimals(0.0004, 3), 0.0);
+    }
+
+    #[test]
+    fn volumes_accept_integer_and_float_spellings() {
+        assert_eq!(Volume::parse("volume", "12345").unwrap().get(), 12345);
+        assert_eq!(Volume::parse("volume", "12345.0").unwrap().get(), 12345);
+        assert_eq!(Volume::parse("volume", "0").unwrap().get(), 0);
+        assert_eq!(Volume::parse("volume", "1.5e3").unwrap().get(), 1500);
+        for s in ["-1", "-1.0", "12.5", "", "x", "nan", "1e300", "+-1"] {
+            let e = Volume::parse("volume", s).unwrap_err();
+            let StoreError::InvalidInput { field, value, .. } = &e else { panic!("{s}") };
+            assert_eq!((field.as_str(), value.as_str()), ("volume", s));
+        }
+    }
+
+    #[test]
+    fn amounts_must_be_non_negative() {
+        assert_eq!(parse_non_negative("amount", "123.5").unwrap(), 123.5);
+        assert!(parse_non_negative("amount", "-0.1").is_err());
+        assert!(non_negative_money("initial_capital", Money::new(-1, 0)).is_err());
+        assert!(non_negative_money("initial_capital", Money::ZERO).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(s in "\\PC{0,24}") {
+            let _ = Price::parse("p", &s);
+            let _ = Volume::parse("v", &s);
+            let _ = parse_non_negative("a", &s);
+        }
+
+        #[test]
+        fn round3_is_idempotent_and_close(v in 0.001f64..100_000.0) {
+            let once = Price::new("p", v).unwrap().round3().get();
+            proptest::prop_assert!((once - v).abs() <= 0.0005 + 1e-9);
+            proptest::prop_assert_eq!(round_decimals(once, 3), once);
+        }
+    }
+}

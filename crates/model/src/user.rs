@@ -1,0 +1,277 @@
+//! Users, roles and permissions of the administration side.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::StoreError;
+use crate::secret::Secret;
+use crate::text_enum::text_enum;
+
+/// A login name: 3 to 50 characters of ASCII letters, digits, `_`, `-`, `.`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    /// Validates a login name.
+    pub fn new(s: impl Into<String>) -> Result<Self, StoreError> {
+        let s = s.into();
+        let len = s.chars().count();
+        if !(3..=50).contains(&len) {
+            return Err(StoreError::invalid("username", &s, "must be 3 to 50 characters"));
+        }
+        if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
+            return Err(StoreError::invalid("username", &s, format!("character {c:?} not allowed")));
+        }
+        Ok(Username(s))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Username {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Username::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An e-mail address, checked for shape only (`local@domain.tld`, no spaces).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    /// Validates the address's shape.
+    pub fn new(s: impl Into<String>) -> Result<Self, StoreError> {
+        let s = s.into();
+        let bad = |reason: &str| StoreError::invalid("email", &s, reason);
+        if s.len() > 254 {
+            return Err(bad("longer than 254 bytes"));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("must not contain spaces"));
+        }
+        let (local, domain) = s.split_once('@').ok_or_else(|| bad("must contain '@'"))?;
+        if local.is_empty() || domain.contains('@') {
+            return Err(bad("must be local@domain"));
+        }
+        if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+            return Err(bad("the domain must contain a dot between names"));
+        }
+        Ok(Email(s))
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Email {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Email::new(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+text_enum!(
+    /// Lifecycle state of a user.
+    UserStatus, "status" {
+        /// May log in.
+        Active => "active",
+        /// Switched off.
+        Inactive => "inactive",
+        /// Locked, e.g. after failed logins.
+        Locked => "locked",
+    }
+);
+
+text_enum!(
+    /// The built-in roles.
+    Role, "role" {
+        /// Everything.
+        Admin => "admin",
+        /// Strategies and parameters.
+        Developer => "developer",
+        /// Trading data.
+        Trader => "trader",
+        /// Read only.
+        Viewer => "viewer",
+    }
+);
+
+impl Role {
+    /// The permissions a role grants by default.
+    pub fn default_permissions(self) -> Vec<Permission> {
+        let p = |r: &str, a: &str| Permission { resource: r.to_owned(), action: a.to_owned() };
+        let read_all = ["account", "strategy", "params", "trade", "kline", "position"].map(|r| p(r, "read"));
+        match self {
+            Role::Admin => vec![p("*", "*")],
+            Role::Developer => {
+                let mut v = read_all.to_vec();
+                v.extend([p("strategy", "write"), p("params", "write")]);
+                v
+            }
+            Role::Trader => {
+                let mut v = read_all.to_vec();
+                v.extend([p("trade", "write"), p("position", "write")]);
+                v
+            }
+            Role::Viewer => read_all.to_vec(),
+        }
+    }
+}
+
+/// A permission `resource:action`, e.g. `account:create`; `*` matches anything.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Permission {
+    /// What is acted on, e.g. `account`.
+    pub resource: String,
+    /// What is done, e.g. `create`.
+    pub action: String,
+}
+
+impl Permission {
+    /// Parses `resource:action`; each part is lower-case letters, digits and `_`, or `*`.
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        let part_ok = |p: &str| {
+            p == "*"
+                || (!p.is_empty()
+                    && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        };
+        match s.split_once(':') {
+            Some((r, a)) if part_ok(r) && part_ok(a) => {
+                Ok(Permission { resource: r.into(), action: a.into() })
+            }
+            _ => Err(StoreError::invalid(
+                "permission",
+                s,
+                "expected resource:action in lower-case letters, digits, '_' or '*'",
+            )),
+        }
+    }
+
+    /// Whether holding `self` allows `wanted`.
+    pub fn allows(&self, wanted: &Permission) -> bool {
+        (self.resource == "*" || self.resource == wanted.resource)
+            && (self.action == "*" || self.action == wanted.action)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.resource, self.action)
+    }
+}
+
+impl FromStr for Permission {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Permission::parse(s)
+    }
+}
+
+impl serde::Serialize for Permission {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Permission {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Permission::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A user as stored in the warm tier.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct User {
+    /// Login name.
+    pub username: Username,
+    /// Contact address.
+    pub email: Email,
+    /// A PHC-format password hash (argon2 or bcrypt); never the password.
+    #[serde(skip_serializing)]
+    pub password_hash: Secret<String>,
+    /// Lifecycle state.
+    pub status: UserStatus,
+    /// Granted roles.
+    pub roles: Vec<Role>,
+    /// Last successful login.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// Address of the last successful login.
+    pub last_login_ip: Option<IpAddr>,
+    /// When registered.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What is needed to register a user. The password arrives already hashed: hashing is the
+/// composing layer's job, so no tier ever sees a plain password.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUser {
+    /// Login name.
+    pub username: Username,
+    /// Contact address.
+    pub email: Email,
+    /// PHC-format hash.
+    pub password_hash: Secret<String>,
+    /// Roles to grant.
+    pub roles: Vec<Role>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_and_emails_are_validated() {
+        assert!(Username::new("trader_1").is_ok());
+        for s in ["ab", "a b c", "张三三", &"x".repeat(51)] {
+            let e = Username::new(s).unwrap_err();
+            assert!(
+                matches!(&e, StoreError::InvalidInput { field, value, .. } if field == "username" && value == s),
+                "{s}"
+            );
+        }
+        assert!(Email::new("ops@example.cn").is_ok());
+        for s in ["ops", "@example.cn", "ops@example", "a b@example.cn", "a@b@c.cn", "ops@.cn"] {
+            let e = Email::new(s).unwrap_err();
+            assert!(
+                matches!(&e, StoreError::InvalidInput { field, value, .. } if field == "email" && value == s),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn permissions_parse_and_match() {
+        let p = Permission::parse("account:create").unwrap();
+        assert_eq!(p.to_string(), "account:create");
+        assert!(Permission::parse("*:*").unwrap().allows(&p));
+        assert!(!Permission::parse("account:read").unwrap().allows(&p));
+        for s in ["account", "Account:create", "account:", ":create", "a:b:c", "account create"] {
+            let e = Permission::parse(s).unwrap_err();
+            assert!(e.to_string().starts_with(&format!("invalid permission {s:?}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn only_admin_may_create_accounts_by_default() {
+        let wanted = Permission::parse("account:create").unwrap();
+        for role in Role::ALL {
+            let allowed = role.default_permissions().iter().any(|p| p.allows(&wanted));
+            assert_eq!(allowed, *role == Role::Admin, "{role}");
+        }
+    }
+}
