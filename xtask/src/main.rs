@@ -1,1 +1,143 @@
-fn main() {}
+//! `cargo xtask <task>`: see `cargo xtask --help`.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use xtask::services::{self, Layout, Origin, Service};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Developer automation for tierstore")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Make Redis, MySQL/MariaDB and ClickHouse reachable for tests and demos.
+    Services {
+        #[command(subcommand)]
+        action: ServicesAction,
+    },
+    /// What CI runs: services up, fmt --check, clippy -D warnings, all tests, services down.
+    Ci {
+        /// Leave the services this run started running.
+        #[arg(long)]
+        keep_services: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServicesAction {
+    /// Reuse servers that answer at the configured URLs; start private ones for the rest
+    /// (installing the Debian package if a server binary is missing). URLs come from
+    /// TIERSTORE_TEST_REDIS_URL, TIERSTORE_TEST_MYSQL_URL and TIERSTORE_TEST_CLICKHOUSE_URL.
+    Up(Which),
+    /// Show each service: where, who runs it, version.
+    Status(Which),
+    /// Stop the servers `up` started; leave every other server running.
+    Down(Which),
+}
+
+#[derive(clap::Args)]
+struct Which {
+    /// Only these services (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<ServiceArg>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ServiceArg {
+    Redis,
+    Mysql,
+    Clickhouse,
+}
+
+impl Which {
+    fn services(&self) -> Vec<Service> {
+        if self.only.is_empty() {
+            return Service::ALL.to_vec();
+        }
+        self.only
+            .iter()
+            .map(|s| match s {
+                ServiceArg::Redis => Service::Redis,
+                ServiceArg::Mysql => Service::Mysql,
+                ServiceArg::Clickhouse => Service::Clickhouse,
+            })
+            .collect()
+    }
+
+    fn wanted(&self) -> Vec<(Service, String)> {
+        self.services().into_iter().map(|s| (s, s.configured_url())).collect()
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let layout = Layout::default_for_workspace();
+    match cli.task {
+        Task::Ci { keep_services } => xtask::ci::run(&xtask::ci::CiOptions { keep_services }),
+        Task::Services { action: ServicesAction::Up(which) } => {
+            let running = services::up(&layout, &which.wanted())?;
+            if which.json {
+                println!("{}", serde_json::to_string_pretty(&running)?);
+            } else {
+                for r in &running {
+                    let who = match r.origin {
+                        Origin::External => "reused".to_owned(),
+                        Origin::StartedNow => format!("started, pid {}", r.pid.unwrap_or_default()),
+                        Origin::StartedEarlier => {
+                            format!("already started by xtask, pid {}", r.pid.unwrap_or_default())
+                        }
+                    };
+                    eprintln!(
+                        "{:<10} {:<32} {who}, version {}",
+                        r.service.name(),
+                        services::redact(&r.url),
+                        r.version
+                    );
+                }
+                for r in &running {
+                    println!("export {}={}", r.service.env_var(), r.url);
+                }
+            }
+            Ok(())
+        }
+        Task::Services { action: ServicesAction::Status(which) } => {
+            let statuses = services::status(&layout, &which.wanted());
+            if which.json {
+                println!("{}", serde_json::to_string_pretty(&statuses)?);
+            } else {
+                for s in &statuses {
+                    let what = match (&s.origin, &s.version, &s.error) {
+                        (Some(o), Some(v), _) => format!("up ({o:?}), version {v}"),
+                        (_, _, Some(e)) => format!("down: {e}"),
+                        _ => "unknown".into(),
+                    };
+                    println!("{:<10} {:<32} {what}", s.service.name(), services::redact(&s.url));
+                }
+            }
+            if statuses.iter().any(|s| s.error.is_some()) {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Task::Services { action: ServicesAction::Down(which) } => {
+            let stopped = services::down(&layout, &which.services())?;
+            if which.json {
+                println!("{}", serde_json::to_string(&stopped)?);
+            } else if stopped.is_empty() {
+                println!("nothing to stop: no server started by `cargo xtask services up` is running");
+            } else {
+                for s in stopped {
+                    println!("stopped {s}");
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Developer automation for tierstore, in Rust (the rust-analyzer `xtask` pattern).
+//!
+//! `cargo xtask services up|status|down` makes Redis, a MySQL-compatible server and ClickHouse
+//! reachable for tests and demos, `cargo xtask ci` runs everything CI runs. This crate owns
+//! process management of those servers; it knows nothing of tierstore's own code and never
+//! links it, so it builds fast and keeps working when the workspace does not compile.
+
+pub mod ci;
+pub mod cmd;
+pub mod services;
+
+use std::path::PathBuf;
+
+/// The workspace root (the parent of this crate's directory).
+pub fn project_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
