@@ -2,6 +2,8 @@
 //! `up` started. Runs real servers: the configured Redis must be up (as under `cargo xtask ci`),
 //! and private Redis, MariaDB and ClickHouse instances are started on free ports.
 
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
 use xtask::services::{self, Address, Layout, Origin, Service, free_port, probe};
 
 fn answers(service: Service, url: &str) -> bool {

@@ -1,1 +1,15 @@
-//! placeholder
+//! tierstore's cool tier: the trade journal, daily klines and asset curves in ClickHouse.
+//!
+//! This crate owns the ClickHouse client, the table schemas (version-gated so they work on the
+//! 18.16 server available for tests and on a modern production server) and the batch insert
+//! and query paths, and implements the model's store traits for those roles. It knows nothing
+//! of Redis, SQL databases or files. Every request goes through the rules of
+//! `shared/spec/clickhouse-18.md`: no client-side schema validation, `wait_end_of_query=1`
+//! so errors in the middle of a stream are reported, values bound with `?`, never formatted.
+
+mod config;
+mod error;
+mod store;
+
+pub use config::CoolConfig;
+pub use store::CoolStore;

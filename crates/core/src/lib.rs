@@ -1,1 +1,15 @@
-//! placeholder
+//! tierstore: one storage API for quant-trading state over four tiers.
+//!
+//! Strategy code depends on this crate only. It reads `tierstore.toml` ([`config`]), connects
+//! the tiers it names — hot (Redis: position state), warm (MySQL/SQLite: accounts, strategies,
+//! params, users), cool (ClickHouse: trades, klines, assets) and legacy (the SilverQuant
+//! files) — and routes each store role to them by the storage mode of the three-phase
+//! migration. It is the only crate that knows more than one tier; the tiers know only the
+//! model. [`health`] probes every configured service.
+
+pub mod config;
+pub mod health;
+
+pub use config::{Config, ConfigError};
+pub use health::{HealthStatus, ServiceHealth, check_health};
+pub use tierstore_model as model;

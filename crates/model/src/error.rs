@@ -190,6 +190,22 @@ pub fn one_line(s: &str) -> String {
     out
 }
 
+/// An error and its sources on one line, `outer: inner: innermost`, skipping sources whose
+/// text the outer message already contains (drivers often repeat themselves).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    one_line(&out)
+}
+
 fn truncate_for_message(s: &str) -> String {
     if s.chars().count() <= MAX_QUOTED_VALUE {
         return s.to_owned();
@@ -214,6 +230,15 @@ mod tests {
         let e = StoreError::invalid("remark", "x".repeat(1000), "too long");
         let StoreError::InvalidInput { value, .. } = &e else { panic!("wrong variant") };
         assert_eq!(value.chars().count(), MAX_QUOTED_VALUE + 1);
+    }
+
+    #[test]
+    fn chain_joins_sources_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("client error (Connect)")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused"));
+        assert_eq!(chain(&e), "client error (Connect): Connection refused");
     }
 
     #[test]

@@ -1,1 +1,74 @@
-fn main() {}
+//! `storectl`: operate tierstore from the command line.
+//!
+//! A thin shell over the `tierstore` library: parse arguments, call the library, print text or
+//! JSON, set the exit code. Subcommands live in `cmd/`, one module each.
+
+mod cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "storectl",
+    version,
+    about = "Operate tierstore: health, migration, verification, rollback, backup"
+)]
+struct Cli {
+    /// Configuration file (default: $TIERSTORE_CONFIG, else ./tierstore.toml, else built-in
+    /// local defaults). Every key can be overridden by a TIERSTORE_* environment variable.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Log more (-v info, -vv debug, -vvv trace); TIERSTORE_LOG takes a tracing filter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Probe every configured service: status, server version, round-trip latency.
+    /// Exits 1 when any service is down.
+    Health(cmd::health::HealthArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("storectl: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Health(args) => cmd::health::run(cli.config.as_deref(), &args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("storectl: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TIERSTORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

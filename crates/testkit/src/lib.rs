@@ -1,1 +1,67 @@
-//! placeholder
+//! Fixtures for tests that talk to real servers.
+//!
+//! Tests find their servers through `TIERSTORE_TEST_REDIS_URL`, `TIERSTORE_TEST_MYSQL_URL` and
+//! `TIERSTORE_TEST_CLICKHOUSE_URL` (set by `cargo xtask ci`; defaults are the standard local
+//! ports). A server that does not answer is a loud panic that says how to start it, never a
+//! skipped test. Each fixture gives a test its own namespace — a random Redis key prefix, a
+//! random MySQL or ClickHouse database — and removes it when dropped, so tests run in
+//! parallel and can be rerun. This crate knows nothing of tierstore's own crates.
+
+use std::future::Future;
+
+mod clickhouse_db;
+mod mysql_db;
+mod redis_ns;
+
+pub use clickhouse_db::ClickhouseDatabase;
+pub use mysql_db::MysqlDatabase;
+pub use redis_ns::RedisNamespace;
+
+/// The URL of a test service from its environment variable, or the standard local default.
+pub fn service_url(var: &str, default: &str) -> String {
+    std::env::var(var).ok().filter(|s| !s.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+/// The configured Redis.
+pub fn redis_url() -> String {
+    service_url("TIERSTORE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+}
+
+/// The configured MySQL/MariaDB server (no database in the path).
+pub fn mysql_url() -> String {
+    service_url("TIERSTORE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
+}
+
+/// The configured ClickHouse HTTP interface.
+pub fn clickhouse_url() -> String {
+    service_url("TIERSTORE_TEST_CLICKHOUSE_URL", "http://127.0.0.1:8123")
+}
+
+/// Panics with the fix when a required service does not answer.
+pub fn service_missing(service: &str, var: &str, url: &str, error: &dyn std::fmt::Display) -> ! {
+    panic!(
+        "{service} is not reachable at {url}: {error}\n\
+         These tests need a real {service}. Start the test services with `cargo xtask services up` \
+         (and export the variables it prints), or run everything with `cargo xtask ci`. \
+         Set {var} to use another server."
+    )
+}
+
+/// A random lower-case suffix for namespaces.
+pub fn unique_suffix() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Runs async clean-up from `Drop`, which may run inside or outside a tokio runtime: a fresh
+/// thread with its own runtime works in both.
+pub(crate) fn block_on_cleanup<F>(f: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let handle = std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            rt.block_on(f);
+        }
+    });
+    let _ = handle.join();
+}

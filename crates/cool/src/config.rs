@@ -1,0 +1,134 @@
+//! The `[clickhouse]` section of `tierstore.toml`.
+
+use std::time::Duration;
+
+use tierstore_model::{Endpoint, Secret, SecretUrl, StoreError, Tier};
+
+/// How to reach ClickHouse and which database holds our tables.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoolConfig {
+    /// The HTTP interface, `http://[user:password@]host:8123`.
+    pub url: SecretUrl,
+    /// The database of our tables.
+    #[serde(default = "default_database")]
+    pub database: String,
+    /// User, if not in the URL (default `default`).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Password, if not in the URL.
+    #[serde(default)]
+    pub password: Option<Secret<String>>,
+    /// Upper bound of a short request (probe, point query), in milliseconds. Bulk inserts and
+    /// streams are bounded by progress, not by this.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_database() -> String {
+    "tierstore".into()
+}
+
+fn default_timeout_ms() -> u64 {
+    5000
+}
+
+impl CoolConfig {
+    /// A configuration with default database and timeout.
+    pub fn new(url: SecretUrl) -> Self {
+        Self {
+            url,
+            database: default_database(),
+            user: None,
+            password: None,
+            timeout_ms: default_timeout_ms(),
+        }
+    }
+
+    /// The short-request timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+
+    /// The user: from the URL, else the `user` key, else `default`.
+    pub fn user(&self) -> String {
+        let from_url = self.url.expose().username();
+        if !from_url.is_empty() {
+            return from_url.to_owned();
+        }
+        self.user.clone().unwrap_or_else(|| "default".into())
+    }
+
+    /// The password: from the URL, else the `password` key.
+    pub fn password(&self) -> Option<String> {
+        self.url.password().or_else(|| self.password.as_ref().map(|p| p.expose().clone()))
+    }
+
+    /// Where the service lives, printable.
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint { tier: Tier::Cool, service: "clickhouse".into(), address: self.url.redacted() }
+    }
+
+    /// Replaces every occurrence of the password (from the URL or the key) in a message.
+    pub fn scrub(&self, message: &str) -> String {
+        let mut out = self.url.scrub(message);
+        if let Some(p) = self.password.as_ref().filter(|p| !p.expose().is_empty()) {
+            out = out.replace(p.expose().as_str(), tierstore_model::secret::REDACTED);
+        }
+        out
+    }
+
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        if !matches!(self.url.expose().scheme(), "http" | "https") {
+            return Err(StoreError::invalid(
+                "clickhouse.url",
+                self.url.redacted(),
+                "must be the HTTP interface, http://host:8123",
+            ));
+        }
+        let db = &self.database;
+        if db.is_empty() || db.len() > 64 || !db.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(StoreError::invalid(
+                "clickhouse.database",
+                db,
+                "must be 1 to 64 ASCII letters, digits or '_'",
+            ));
+        }
+        if !(10..=600_000).contains(&self.timeout_ms) {
+            return Err(StoreError::invalid(
+                "clickhouse.timeout_ms",
+                self.timeout_ms.to_string(),
+                "must be between 10 and 600000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_from_url_or_keys_and_never_print() {
+        let mut c = CoolConfig::new(SecretUrl::parse("u", "http://ops:s3cret@h:8123").unwrap());
+        assert_eq!((c.user(), c.password().as_deref()), ("ops".to_owned(), Some("s3cret")));
+        assert!(!format!("{c:?}").contains("s3cret"));
+        c = CoolConfig::new(SecretUrl::parse("u", "http://h:8123").unwrap());
+        c.password = Some(Secret::new("k3y".into()));
+        assert_eq!((c.user(), c.password().as_deref()), ("default".to_owned(), Some("k3y")));
+        assert!(!format!("{c:?}").contains("k3y"));
+        assert_eq!(c.scrub("bad k3y"), "bad ***");
+    }
+
+    #[test]
+    fn validates_database_and_scheme() {
+        let mut c = CoolConfig::new(SecretUrl::parse("u", "http://h:8123").unwrap());
+        c.validate().unwrap();
+        c.database = "x; DROP".into();
+        assert!(c.validate().unwrap_err().to_string().contains("clickhouse.database"));
+        let c = CoolConfig::new(SecretUrl::parse("u", "tcp://h:9000").unwrap());
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! The ClickHouse client and the health probe.
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+use tierstore_model::{Endpoint, HealthProbe, ProbeReport, Result};
+
+use crate::config::CoolConfig;
+use crate::error::{from_clickhouse, unavailable};
+
+/// The ClickHouse store. Cheap to clone: clones share one HTTP connection pool.
+#[derive(Clone)]
+pub struct CoolStore {
+    /// Without a database: for probes and DDL that must work before the database exists.
+    server: clickhouse::Client,
+    config: CoolConfig,
+}
+
+impl std::fmt::Debug for CoolStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CoolStore").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl CoolStore {
+    /// Builds the client and checks the server answers within the configured timeout.
+    pub async fn connect(config: CoolConfig) -> Result<Self> {
+        config.validate()?;
+        let mut server = clickhouse::Client::default()
+            .with_url(config.url.without_password().as_str().trim_end_matches('/'))
+            .with_user(config.user())
+            // 18.16 knows neither the validation format nor the settings it sends.
+            .with_validation(false)
+            // Without this, 18.16 reports an error in the middle of a stream as success.
+            .with_setting("wait_end_of_query", "1");
+        if let Some(p) = config.password() {
+            server = server.with_password(p);
+        }
+        let store = CoolStore { server, config };
+        store.version().await?;
+        Ok(store)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &CoolConfig {
+        &self.config
+    }
+
+    async fn version(&self) -> Result<String> {
+        let q = self.server.query("SELECT version()").fetch_one::<String>();
+        match tokio::time::timeout(self.config.timeout(), q).await {
+            Ok(r) => r.map_err(|e| from_clickhouse(&self.config, e)),
+            Err(_) => {
+                Err(unavailable(&self.config, format!("no answer within {} ms", self.config.timeout_ms)))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl HealthProbe for CoolStore {
+    fn endpoint(&self) -> Endpoint {
+        self.config.endpoint()
+    }
+
+    async fn probe(&self) -> Result<ProbeReport> {
+        let start = Instant::now();
+        let version = self.version().await?;
+        Ok(ProbeReport { version, round_trip: start.elapsed() })
+    }
+}

@@ -1,0 +1,146 @@
+//! Tests of configuration loading: files, defaults, environment overrides, and the errors of each.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> =
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    move |k| map.get(k).cloned()
+}
+
+fn parse(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::parse(text, "tierstore.toml", Path::new("/etc/ts"), env(vars), Path::new("/work"))
+}
+
+#[test]
+fn no_file_means_local_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::load_with(None, env(&[]), dir.path()).unwrap();
+    assert_eq!(c.origin, "built-in defaults");
+    assert_eq!(c.mode, StorageMode::File);
+    assert_eq!(c.timezone, chrono_tz::Asia::Shanghai);
+    assert_eq!(c.redis.as_ref().unwrap().url.to_string(), "redis://127.0.0.1:6379");
+    assert_eq!(c.warm.as_ref().unwrap().backend().unwrap(), tierstore_warm::WarmBackend::Sqlite);
+    assert_eq!(c.clickhouse.as_ref().unwrap().database, "tierstore");
+    assert!(c.legacy_config().is_none());
+}
+
+#[test]
+fn the_shipped_example_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deployment/tierstore.example.toml");
+    let c = Config::load_with(Some(&path), env(&[]), Path::new("/")).unwrap();
+    assert_eq!(c.accounts.len(), 2);
+    let legacy = c.legacy_config().unwrap();
+    let base = path.parent().unwrap();
+    assert_eq!(legacy.accounts[&AccountId::new("prod_pwc").unwrap()], base.join("_cache/prod_pwc"));
+    assert_eq!(legacy.daily_dir.unwrap(), base.join("_cache/_daily"));
+    assert!(!format!("{c:?}").contains("change-me"), "password printed in Debug");
+}
+
+#[test]
+fn file_named_by_env_or_found_in_cwd() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tierstore.toml"), "mode = \"dual_write\"\n").unwrap();
+    let c = Config::load_with(None, env(&[]), dir.path()).unwrap();
+    assert_eq!(c.mode, StorageMode::DualWrite);
+    assert!(c.redis.is_none(), "a file configures only what it names");
+
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, "mode = \"db_first\"\n").unwrap();
+    let c =
+        Config::load_with(None, env(&[("TIERSTORE_CONFIG", other.to_str().unwrap())]), dir.path()).unwrap();
+    assert_eq!(c.mode, StorageMode::DbFirst);
+
+    let err = Config::load_with(Some(&dir.path().join("missing.toml")), env(&[]), dir.path()).unwrap_err();
+    assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+}
+
+#[test]
+fn environment_overrides_keys_and_adds_sections() {
+    let c = parse(
+        "[redis]\nurl = \"redis://a:6379\"\n",
+        &[
+            ("TIERSTORE_REDIS_URL", "redis://b:6380/1"),
+            ("TIERSTORE_REDIS_TIMEOUT_MS", "250"),
+            ("TIERSTORE_CLICKHOUSE_URL", "http://ch:8123"),
+            ("TIERSTORE_CLICKHOUSE_PASSWORD", "pa55word"),
+            ("TIERSTORE_MODE", "dual_write"),
+            ("TIERSTORE_DAILY_DIR", "data/_daily"),
+        ],
+    )
+    .unwrap();
+    let r = c.redis.as_ref().unwrap();
+    assert_eq!((r.url.to_string().as_str(), r.timeout_ms), ("redis://b:6380/1", 250));
+    let ch = c.clickhouse.as_ref().unwrap();
+    assert_eq!(ch.password().as_deref(), Some("pa55word"));
+    assert_eq!(c.mode, StorageMode::DualWrite);
+    assert_eq!(c.legacy.daily_dir.as_deref(), Some(Path::new("/work/data/_daily")));
+    assert!(c.origin.contains("TIERSTORE_REDIS_URL"), "{}", c.origin);
+    assert!(!format!("{c:?}").contains("pa55word"));
+}
+
+#[test]
+fn bad_environment_values_name_the_variable() {
+    let err = parse("", &[("TIERSTORE_REDIS_TIMEOUT_MS", "soon")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"environment variable TIERSTORE_REDIS_TIMEOUT_MS: "soon" is not a whole number of milliseconds"#
+    );
+    let err = parse("", &[("TIERSTORE_MODE", "turbo")]).unwrap_err();
+    assert!(err.to_string().contains("invalid mode \"turbo\""), "{err}");
+    assert!(err.to_string().contains("TIERSTORE_MODE"), "{err}");
+}
+
+#[test]
+fn syntax_errors_name_the_line_but_not_the_text() {
+    let err = parse("mode = \"file\"\n[redis]\nurl = \"redis://:hunter2@h:6379\n", &[]).unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("tierstore.toml line 3"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+fn schema_errors_are_specific() {
+    let err = parse("[redis]\nurl = \"redis://h\"\nfoo = 1\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("unknown field `foo`"), "{err}");
+    let err = parse("[redis]\nurl = \"not a url\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("invalid url"), "{err}");
+    let err = parse("timezone = \"Mars/Olympus\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains(r#"invalid timezone "Mars/Olympus""#), "{err}");
+    let err = parse("[warm]\nurl = \"postgres://h/db\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("warm.url"), "{err}");
+    let err = parse("[[accounts]]\nid = \"a b\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("account_id"), "{err}");
+}
+
+#[test]
+fn accounts_and_their_directories_are_unique() {
+    let err = parse("[[accounts]]\nid = \"a\"\n[[accounts]]\nid = \"a\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains(r#"invalid accounts.id "a": appears twice"#), "{err}");
+    let err = parse(
+        "[[accounts]]\nid = \"a\"\nlegacy_dir = \"x\"\n[[accounts]]\nid = \"b\"\nlegacy_dir = \"x\"\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("used by two accounts"), "{err}");
+}
+
+#[test]
+fn relative_directories_are_relative_to_the_file() {
+    let c = parse("[[accounts]]\nid = \"a\"\nlegacy_dir = \"_cache/a\"\n[[accounts]]\nid = \"b\"\nlegacy_dir = \"/abs/b\"\n", &[])
+        .unwrap();
+    let legacy = c.legacy_config().unwrap();
+    assert_eq!(legacy.accounts[&AccountId::new("a").unwrap()], Path::new("/etc/ts/_cache/a"));
+    assert_eq!(legacy.accounts[&AccountId::new("b").unwrap()], Path::new("/abs/b"));
+}
+
+#[test]
+fn value_errors_name_the_key_path() {
+    let err = parse("[legacy]\nnew_journal_encoding = \"latin1\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("legacy.new_journal_encoding: unknown variant `latin1`"), "{err}");
+    let err = parse("[clickhouse]\nurl = \"http://h\"\ntimeout_ms = \"x\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("clickhouse.timeout_ms"), "{err}");
+}
