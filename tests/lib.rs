@@ -9,8 +9,10 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 /// The `storectl` binary of this workspace, built once per test process with the profile the
-/// tests themselves were built with. (A binary-only package cannot be a dev-dependency, so
-/// the tests build it the way a user would.)
+/// tests themselves were built with. A binary-only package cannot be a dev-dependency, so the
+/// tests build it — with the very command `cargo xtask ci` runs before the tests
+/// ([`BUILD_BINS`]), so under CI this is a no-op, and features resolve the same way (building
+/// `-p storectl` alone would unify features differently and recompile half the tree).
 pub fn storectl_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -21,7 +23,7 @@ pub fn storectl_binary() -> PathBuf {
         let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "--quiet", "--package", "storectl", "--bin", "storectl"]);
+        build.args(BUILD_BINS).arg("--quiet");
         build.arg("--target-dir").arg(&target_dir);
         if profile != "debug" {
             build.args(["--profile", &profile]);
@@ -33,6 +35,9 @@ pub fn storectl_binary() -> PathBuf {
     })
     .clone()
 }
+
+/// `cargo` arguments that build every binary of the workspace.
+pub const BUILD_BINS: &[&str] = &["build", "--workspace", "--bins"];
 
 /// Runs `storectl` with `args`, with no TIERSTORE_* variable inherited from the caller's
 /// environment except those given in `env`.
