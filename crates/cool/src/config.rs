@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tierstore_model::error::ensure_between;
 use tierstore_model::{Endpoint, Secret, SecretUrl, StoreError, Tier};
 
 /// How to reach ClickHouse and which database holds our tables.
@@ -95,13 +96,7 @@ impl CoolConfig {
                 "must be 1 to 64 ASCII letters, digits or '_'",
             ));
         }
-        if !(10..=600_000).contains(&self.timeout_ms) {
-            return Err(StoreError::invalid(
-                "clickhouse.timeout_ms",
-                self.timeout_ms.to_string(),
-                "must be between 10 and 600000",
-            ));
-        }
+        ensure_between("clickhouse.timeout_ms", self.timeout_ms, 10, 600_000)?;
         Ok(())
     }
 }

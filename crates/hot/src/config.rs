@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tierstore_model::error::ensure_between;
 use tierstore_model::{Endpoint, SecretUrl, StoreError, Tier};
 
 /// How to reach Redis and where our keys live.
@@ -64,13 +65,7 @@ impl HotConfig {
                 "must be 1 to 64 of ASCII letters, digits, '_', '-', '.', ':'",
             ));
         }
-        if !(10..=60_000).contains(&self.timeout_ms) {
-            return Err(StoreError::invalid(
-                "redis.timeout_ms",
-                self.timeout_ms.to_string(),
-                "must be between 10 and 60000",
-            ));
-        }
+        ensure_between("redis.timeout_ms", self.timeout_ms, 10, 60_000)?;
         Ok(())
     }
 }

@@ -178,6 +178,14 @@ impl StoreError {
     }
 }
 
+/// Checks `min <= value <= max` for a numeric setting or argument named `field`.
+pub fn ensure_between(field: &str, value: u64, min: u64, max: u64) -> Result<()> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(StoreError::invalid(field, value.to_string(), format!("must be between {min} and {max}")))
+}
+
 /// Folds a multi-line driver message onto one line.
 pub fn one_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tierstore_model::error::ensure_between;
 use tierstore_model::{Endpoint, SecretUrl, StoreError, Tier};
 
 /// Which relational engine a URL points at.
@@ -78,20 +79,8 @@ impl WarmConfig {
     /// Checks what serde cannot.
     pub fn validate(&self) -> Result<(), StoreError> {
         self.backend()?;
-        if !(10..=600_000).contains(&self.timeout_ms) {
-            return Err(StoreError::invalid(
-                "warm.timeout_ms",
-                self.timeout_ms.to_string(),
-                "must be between 10 and 600000",
-            ));
-        }
-        if !(1..=1000).contains(&self.max_connections) {
-            return Err(StoreError::invalid(
-                "warm.max_connections",
-                self.max_connections.to_string(),
-                "must be between 1 and 1000",
-            ));
-        }
+        ensure_between("warm.timeout_ms", self.timeout_ms, 10, 600_000)?;
+        ensure_between("warm.max_connections", u64::from(self.max_connections), 1, 1000)?;
         Ok(())
     }
 }
