@@ -1,13 +1,20 @@
 //! The shared contract suites: behaviour every implementation of a store role must have,
 //! written once against the model's traits.
 //!
-//! The pattern is object_store's `integration.rs`: each suite is a plain `async fn` taking the
+//! The pattern is object_store's `integration.rs`: each check is a plain `async fn` taking the
 //! store under test, and each backend's own tests call it with a store of its own, connected
-//! to a real server in a namespace of the test's own. A suite panics on the first broken
-//! promise, naming it. Where a tier legitimately differs (e.g. the legacy flat file deletes
-//! closed positions instead of marking them), the backend declares that capability to the
-//! suite rather than skipping the check.
+//! to a real server in a namespace of the test's own. The `*_contract!` macros turn every
+//! check into one `#[tokio::test]` of the calling crate, each with a fresh store from the
+//! backend's setup function, so failures are reported check by check. Where a tier
+//! legitimately differs (the legacy flat file deletes closed positions instead of marking
+//! them), the backend declares that capability and the check asserts the declared behaviour
+//! rather than skipping it.
 //!
 //! This crate depends only on the model: it must not know which backends exist.
 
+pub mod assets;
 pub mod health;
+pub mod klines;
+pub mod positions;
+mod sample;
+pub mod trades;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use tierstore_cool::CoolConfig;
 use tierstore_hot::HotConfig;
-use tierstore_legacy::{JournalEncoding, LegacyConfig};
+use tierstore_legacy::{HeldDaysFormat, LegacyConfig, Platform};
 use tierstore_model::{AccountId, Broker, StorageMode, StoreError};
 use tierstore_warm::WarmConfig;
 
@@ -112,9 +112,14 @@ pub struct LegacySection {
     /// The kline folder, e.g. `_cache/_daily`.
     #[serde(default)]
     pub daily_dir: Option<PathBuf>,
-    /// Encoding of journals tierstore creates (`utf-8` or `gbk`); existing ones keep theirs.
+    /// The platform the Python program runs on (`linux` or `windows`): decides encoding and
+    /// line endings of files tierstore creates; existing files keep theirs.
     #[serde(default)]
-    pub new_journal_encoding: JournalEncoding,
+    pub platform: Platform,
+    /// Shape of a `held_days.json` tierstore creates (`nested` or `flat`); an existing file
+    /// keeps its shape.
+    #[serde(default)]
+    pub held_days_format: HeldDaysFormat,
 }
 
 #[derive(serde::Deserialize)]
@@ -275,7 +280,8 @@ impl Config {
             accounts,
             daily_dir: self.legacy.daily_dir.clone(),
             timezone: self.timezone,
-            new_journal_encoding: self.legacy.new_journal_encoding,
+            platform: self.legacy.platform,
+            held_days_format: self.legacy.held_days_format,
         })
     }
 }

@@ -6,18 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tierstore_legacy::{JournalEncoding, LegacyConfig, LegacyStore};
+use tierstore_legacy::{LegacyConfig, LegacyStore};
 use tierstore_model::{AccountId, StoreError, Tier};
 
 fn config(root: &std::path::Path) -> LegacyConfig {
     let mut accounts = BTreeMap::new();
     accounts.insert(AccountId::new("prod_pwc").unwrap(), root.join("prod_pwc"));
-    LegacyConfig {
-        accounts,
-        daily_dir: Some(root.join("_daily")),
-        timezone: chrono_tz::Asia::Shanghai,
-        new_journal_encoding: JournalEncoding::Utf8,
-    }
+    LegacyConfig::new(accounts, Some(root.join("_daily")))
 }
 
 #[tokio::test]

@@ -54,6 +54,12 @@ impl Price {
         self.0
     }
 
+    /// The price as money: the decimal the price prints as (10.52 is 10.52, not the nearest
+    /// binary fraction).
+    pub fn as_money(self) -> Money {
+        self.0.to_string().parse().unwrap_or_else(|_| Money::from_f64_retain(self.0).unwrap_or_default())
+    }
+
     /// Rounded to 3 decimals the way Python's `round(x, 3)` does (correctly rounded from the
     /// exact binary value, ties to even), so 9.9999 becomes 10.0 — never truncated to 9.999.
     #[must_use]

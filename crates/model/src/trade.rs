@@ -131,10 +131,34 @@ pub struct Trade {
 }
 
 impl Trade {
+    /// Checks what the types cannot: the journal's resolution is one second, so a time with a
+    /// fraction of a second is refused rather than silently truncated by one tier and kept by
+    /// another; names and remarks have no NUL characters.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        use chrono::Timelike;
+        if self.time.nanosecond() != 0 {
+            return Err(StoreError::invalid(
+                "time",
+                self.time.to_rfc3339(),
+                "must be whole seconds (the journal's resolution); truncate it first",
+            ));
+        }
+        for (field, text) in [("name", &self.name), ("remark", &self.remark)] {
+            if text.contains('\0') {
+                return Err(StoreError::invalid(field, text, "must not contain NUL characters"));
+            }
+        }
+        if let OrderKind::Other(label) = &self.kind
+            && (label.is_empty() || label.contains(['\r', '\n']))
+        {
+            return Err(StoreError::invalid("kind", label, "a label must be one non-empty line"));
+        }
+        Ok(())
+    }
+
     /// Price × volume as money, rounded to the fen.
     pub fn amount(&self) -> Money {
-        let price = Money::from_f64_retain(self.price.get()).unwrap_or_default();
-        (price * Money::from(self.volume.get())).round_dp(2)
+        fen(self.price.as_money() * Money::from(self.volume.get()))
     }
 }
 
@@ -151,6 +175,19 @@ pub struct TradeQuery {
     pub kinds: Vec<OrderKind>,
     /// Strategy to include.
     pub strategy: Option<StrategyId>,
+}
+
+impl TradeQuery {
+    /// Whether `t` passes every filter; dates are market-local in `tz`.
+    pub fn matches<Tz: chrono::TimeZone>(&self, t: &Trade, tz: &Tz) -> bool {
+        (self.accounts.is_empty() || self.accounts.contains(&t.account))
+            && (self.codes.is_empty() || self.codes.contains(&t.code))
+            && (self.kinds.is_empty() || self.kinds.contains(&t.kind))
+            && self.strategy.as_ref().is_none_or(|s| t.strategy.as_ref() == Some(s))
+            && self.dates.is_none_or(|r| {
+                TradeDate::from_naive(t.time.with_timezone(tz).date_naive()).is_ok_and(|d| r.contains(d))
+            })
+    }
 }
 
 /// Calendar buckets for aggregation.
@@ -179,6 +216,8 @@ pub struct TradeSummary {
     pub fills: u64,
     /// Cancels.
     pub cancels: u64,
+    /// Rows with labels of no known kind (kept, counted apart).
+    pub other: u64,
     /// Sum of buy fill amounts.
     pub buy_amount: Money,
     /// Sum of sell fill amounts.
@@ -210,9 +249,8 @@ mod tests {
         assert!(OrderKind::parse("").is_err());
     }
 
-    #[test]
-    fn amount_is_money() {
-        let t = Trade {
+    fn trade() -> Trade {
+        Trade {
             account: AccountId::new("a").unwrap(),
             strategy: None,
             time: DateTime::UNIX_EPOCH,
@@ -222,7 +260,181 @@ mod tests {
             remark: String::new(),
             price: Price::new("price", 10.52).unwrap(),
             volume: Volume::new(1000),
+        }
+    }
+
+    #[test]
+    fn amount_is_money() {
+        assert_eq!(trade().amount().to_string(), "10520.00");
+    }
+
+    #[test]
+    fn validation_refuses_sub_second_times_and_bad_labels() {
+        let mut t = trade();
+        t.validate().unwrap();
+        t.time = DateTime::from_timestamp(1_700_000_000, 5).unwrap();
+        let e = t.validate().unwrap_err();
+        assert!(matches!(&e, StoreError::InvalidInput { field, .. } if field == "time"), "{e}");
+        let mut t = trade();
+        t.kind = OrderKind::Other("a\nb".into());
+        assert!(t.validate().is_err());
+        let mut t = trade();
+        t.remark = "x\0".into();
+        assert!(t.validate().is_err());
+    }
+}
+
+/// Aggregates trades per account and period. `trades` must be in time order and may hold
+/// more than is counted: the average cost of a sell fill is built from every earlier buy fill
+/// of the same account and stock given, but only trades that `counted` matches (its dates,
+/// in `tz`, and kinds; the caller has already chosen accounts, codes and strategy) are
+/// counted. Sells beyond the known holding realise nothing (their cost is unknown).
+pub fn summarise<'a, Tz: chrono::TimeZone>(
+    trades: impl IntoIterator<Item = &'a Trade>,
+    period: Period,
+    tz: &Tz,
+    counted: &TradeQuery,
+) -> Vec<TradeSummary> {
+    use std::collections::BTreeMap;
+    // (account, code) -> (shares held, their total cost)
+    let mut book: BTreeMap<(AccountId, StockCode), (Money, Money)> = BTreeMap::new();
+    let mut out: BTreeMap<(AccountId, TradeDate), TradeSummary> = BTreeMap::new();
+    for t in trades {
+        let date = TradeDate::from_naive(t.time.with_timezone(tz).date_naive());
+        let in_range = counted.matches(t, tz);
+        let volume = Money::from(t.volume.get());
+        let price = t.price.as_money();
+        let mut realised = Money::ZERO;
+        let holding = book.entry((t.account.clone(), t.code)).or_insert((Money::ZERO, Money::ZERO));
+        match t.kind {
+            OrderKind::BuyFill => {
+                holding.0 += volume;
+                holding.1 += price * volume;
+            }
+            OrderKind::SellFill if holding.0 > Money::ZERO => {
+                let matched = volume.min(holding.0);
+                let avg = holding.1 / holding.0;
+                realised = (price - avg) * matched;
+                holding.1 -= avg * matched;
+                holding.0 -= matched;
+            }
+            _ => {}
+        }
+        let (true, Ok(date)) = (in_range, date) else { continue };
+        let start = period.start_of(date);
+        let s = out.entry((t.account.clone(), start)).or_insert_with(|| TradeSummary {
+            account: t.account.clone(),
+            period_start: start,
+            orders: 0,
+            fills: 0,
+            cancels: 0,
+            other: 0,
+            buy_amount: Money::ZERO,
+            sell_amount: Money::ZERO,
+            realised_profit: Money::ZERO,
+        });
+        match &t.kind {
+            OrderKind::BuyOrder | OrderKind::SellOrder => s.orders += 1,
+            OrderKind::BuyFill => {
+                s.fills += 1;
+                s.buy_amount += t.amount();
+            }
+            OrderKind::SellFill => {
+                s.fills += 1;
+                s.sell_amount += t.amount();
+                s.realised_profit += realised;
+            }
+            OrderKind::Cancel => s.cancels += 1,
+            OrderKind::Other(_) => s.other += 1,
+        }
+    }
+    out.into_values()
+        .map(|mut s| {
+            s.realised_profit = fen(s.realised_profit);
+            s.buy_amount = fen(s.buy_amount);
+            s.sell_amount = fen(s.sell_amount);
+            s
+        })
+        .collect()
+}
+
+/// Money rounded half away from zero to the fen, always with two decimals.
+pub fn fen(m: Money) -> Money {
+    let mut r = m.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(2);
+    r
+}
+
+impl Period {
+    /// The first day of the bucket holding `date`.
+    pub fn start_of(self, date: TradeDate) -> TradeDate {
+        use chrono::Datelike;
+        let d = date.naive();
+        let start = match self {
+            Period::Day => d,
+            Period::Month => d.with_day(1).unwrap_or(d),
+            Period::Year => d.with_day(1).and_then(|x| x.with_month(1)).unwrap_or(d),
         };
-        assert_eq!(t.amount().to_string(), "10520.00");
+        TradeDate::from_naive(start).unwrap_or(date)
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(day: u32, hour: u32, kind: OrderKind, price: f64, volume: u64) -> Trade {
+        let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        Trade {
+            account: AccountId::new("a").unwrap(),
+            strategy: None,
+            time: shanghai.with_ymd_and_hms(2024, 10, day, hour, 0, 0).unwrap().with_timezone(&Utc),
+            code: StockCode::parse("000001.SZ").unwrap(),
+            name: "平安银行".into(),
+            kind,
+            remark: String::new(),
+            price: Price::new("price", price).unwrap(),
+            volume: Volume::new(volume),
+        }
+    }
+
+    #[test]
+    fn orders_fills_and_cancels_are_counted_apart_and_profit_uses_average_cost() {
+        let tz = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let trades = [
+            t(8, 10, OrderKind::BuyOrder, 10.0, 100),
+            t(8, 10, OrderKind::BuyFill, 10.0, 100),
+            t(9, 10, OrderKind::BuyFill, 12.0, 100),
+            t(10, 10, OrderKind::SellOrder, 13.0, 150),
+            t(10, 10, OrderKind::SellFill, 13.0, 150),
+            t(10, 11, OrderKind::Cancel, 13.0, 50),
+            t(10, 11, OrderKind::Other("尾盘买入委托".into()), 13.0, 50),
+        ];
+        let all = summarise(&trades, Period::Month, &tz, &TradeQuery::default());
+        assert_eq!(all.len(), 1);
+        let m = &all[0];
+        assert_eq!((m.orders, m.fills, m.cancels, m.other), (2, 3, 1, 1));
+        assert_eq!(m.buy_amount.to_string(), "2200.00");
+        assert_eq!(m.sell_amount.to_string(), "1950.00");
+        // average cost 11.00, 150 sold at 13.00
+        assert_eq!(m.realised_profit.to_string(), "300.00");
+
+        // Only the 10th counts, but the cost basis still comes from the 8th and 9th.
+        let d = TradeDate::parse("2024-10-10").unwrap();
+        let q = TradeQuery { dates: Some(DateRange::day(d)), ..Default::default() };
+        let day = summarise(&trades, Period::Day, &tz, &q);
+        assert_eq!(day.len(), 1);
+        assert_eq!((day[0].fills, day[0].realised_profit.to_string()), (1, "300.00".to_owned()));
+    }
+
+    #[test]
+    fn local_dates_decide_the_bucket() {
+        // 07:00 in Shanghai on the 1st is still the 30th of the month before in UTC.
+        let tz = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let mut tr = t(1, 7, OrderKind::BuyFill, 10.0, 100);
+        tr.time = tz.with_ymd_and_hms(2024, 10, 1, 7, 0, 0).unwrap().with_timezone(&Utc);
+        let s = summarise([&tr], Period::Month, &tz, &TradeQuery::default());
+        assert_eq!(s[0].period_start.to_string(), "2024-10-01");
     }
 }

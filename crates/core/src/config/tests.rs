@@ -139,8 +139,8 @@ fn relative_directories_are_relative_to_the_file() {
 
 #[test]
 fn value_errors_name_the_key_path() {
-    let err = parse("[legacy]\nnew_journal_encoding = \"latin1\"\n", &[]).unwrap_err();
-    assert!(err.to_string().contains("legacy.new_journal_encoding: unknown variant `latin1`"), "{err}");
+    let err = parse("[legacy]\nplatform = \"macos\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("legacy.platform: unknown variant `macos`"), "{err}");
     let err = parse("[clickhouse]\nurl = \"http://h\"\ntimeout_ms = \"x\"\n", &[]).unwrap_err();
     assert!(err.to_string().contains("clickhouse.timeout_ms"), "{err}");
 }

@@ -1,0 +1,267 @@
+//! The position-store contract.
+
+use futures::future::join_all;
+use tierstore_model::{
+    AccountId, AccountPositions, HeldDays, IncrementOutcome, Position, PositionStore, StoreError,
+};
+
+use crate::sample::{code, date, price};
+
+/// What a position store declares about itself.
+#[derive(Debug, Clone)]
+pub struct PositionEnv {
+    /// Two accounts the store can hold (for the legacy tier: configured strategy directories).
+    pub accounts: [AccountId; 2],
+    /// True when closing marks a position closed; false when the store's format deletes the
+    /// held-days entry instead (the legacy flat file).
+    pub close_marks_closed: bool,
+    /// Concurrent callers in the concurrency checks.
+    pub concurrency: usize,
+    /// Updates per caller in the max/min concurrency check.
+    pub updates_per_caller: usize,
+}
+
+fn held(p: Option<Position>) -> Option<HeldDays> {
+    p.and_then(|p| p.held_days)
+}
+
+/// An account never written to is empty, not an error.
+pub async fn empty_account(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    let all = store.account_positions(a).await.expect("account_positions of an empty account");
+    assert_eq!(all, AccountPositions::default(), "an untouched account has no state");
+    assert_eq!(store.position(a, &code("000001.SZ")).await.expect("position"), None);
+}
+
+/// Opening starts at day 0, leaves open positions alone, and reopens closed ones at 0.
+pub async fn open_set_and_read_back(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    let (x, y) = (code("000001.SZ"), code("600000.SH"));
+    assert_eq!(store.open_positions(a, &[x, y]).await.expect("open"), 2);
+    assert_eq!(held(store.position(a, &x).await.expect("read")), Some(HeldDays::Open(0)));
+    store.set_held_days(a, &x, HeldDays::Open(5)).await.expect("set");
+    assert_eq!(store.open_positions(a, &[x]).await.expect("reopen"), 0, "an open position is not reopened");
+    assert_eq!(held(store.position(a, &x).await.expect("read")), Some(HeldDays::Open(5)));
+    let all = store.account_positions(a).await.expect("account");
+    assert_eq!(all.positions.len(), 2);
+    assert_eq!(all.positions[&y].held_days, Some(HeldDays::Open(0)));
+    // Codes compare in canonical form whatever the caller's spelling.
+    let spelt = tierstore_model::StockCode::parse("sh600000").expect("code");
+    assert_eq!(held(store.position(a, &spelt).await.expect("read")), Some(HeldDays::Open(0)));
+
+    store.close_position(a, &y).await.expect("close");
+    assert_eq!(store.open_positions(a, &[y]).await.expect("reopen closed"), 1);
+    assert_eq!(held(store.position(a, &y).await.expect("read")), Some(HeldDays::Open(0)));
+}
+
+/// "+1" advances open positions once per date, skips closed ones, never runs twice for a
+/// date or for an earlier date, and reports which happened.
+pub async fn increment_once_per_day(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    let (x, y, z) = (code("000001.SZ"), code("300750.SZ"), code("131810.SZ"));
+    store.open_positions(a, &[x, y, z]).await.expect("open");
+    store.set_held_days(a, &y, HeldDays::Open(3)).await.expect("set");
+    store.close_position(a, &z).await.expect("close");
+    let (d1, d2) = (date("2024-10-10"), date("2024-10-11"));
+
+    let first = store.increment_held_days(a, d1).await.expect("+1");
+    assert_eq!(first, IncrementOutcome::Applied { date: d1, incremented: 2 }, "closed positions are skipped");
+    assert_eq!(held(store.position(a, &x).await.expect("read")), Some(HeldDays::Open(1)));
+    assert_eq!(held(store.position(a, &y).await.expect("read")), Some(HeldDays::Open(4)));
+    let closed = held(store.position(a, &z).await.expect("read"));
+    assert_eq!(closed, env.close_marks_closed.then_some(HeldDays::Closed));
+
+    for again in [d1, date("2024-10-09")] {
+        let r = store.increment_held_days(a, again).await.expect("+1 again");
+        assert_eq!(r, IncrementOutcome::AlreadyApplied { date: d1 }, "no second +1 on or before {d1}");
+    }
+    assert_eq!(held(store.position(a, &x).await.expect("read")), Some(HeldDays::Open(1)));
+
+    let next = store.increment_held_days(a, d2).await.expect("+1 next day");
+    assert_eq!(next, IncrementOutcome::Applied { date: d2, incremented: 2 });
+    let all = store.account_positions(a).await.expect("account");
+    assert_eq!(all.last_increment, Some(d2));
+    assert_eq!(all.positions[&x].held_days, Some(HeldDays::Open(2)));
+}
+
+/// "+1" on an account without positions still marks the day, so a position opened later that
+/// day is not advanced.
+pub async fn increment_without_positions_marks_the_day(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    let d = date("2024-10-10");
+    assert_eq!(
+        store.increment_held_days(a, d).await.expect("+1"),
+        IncrementOutcome::Applied { date: d, incremented: 0 }
+    );
+    let x = code("000001.SZ");
+    store.open_positions(a, &[x]).await.expect("open");
+    assert_eq!(
+        store.increment_held_days(a, d).await.expect("+1"),
+        IncrementOutcome::AlreadyApplied { date: d }
+    );
+    assert_eq!(held(store.position(a, &x).await.expect("read")), Some(HeldDays::Open(0)));
+}
+
+/// Max only rises and min only falls, both rounded to 3 decimals (rounded, not truncated).
+pub async fn max_rises_min_falls_rounded(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    let x = code("000001.SZ");
+    let max = |v| store.raise_max_price(a, &x, price(v));
+    assert_eq!(max(10.0).await.expect("max").get(), 10.0);
+    assert_eq!(max(9.5).await.expect("max").get(), 10.0, "a lower price leaves the max");
+    assert_eq!(max(10.0004).await.expect("max").get(), 10.0, "rounds to 3 decimals");
+    assert_eq!(max(10.0006).await.expect("max").get(), 10.001);
+    let y = code("600000.SH");
+    assert_eq!(
+        store.raise_max_price(a, &y, price(9.9999)).await.expect("max").get(),
+        10.0,
+        "9.9999 rounds up"
+    );
+
+    let min = |v| store.lower_min_price(a, &x, price(v));
+    assert_eq!(min(10.0).await.expect("min").get(), 10.0);
+    assert_eq!(min(10.5).await.expect("min").get(), 10.0, "a higher price leaves the min");
+    assert_eq!(min(9.1234).await.expect("min").get(), 9.123);
+    let p = store.position(a, &x).await.expect("read").expect("stored");
+    assert_eq!((p.max_price.map(|p| p.get()), p.min_price.map(|p| p.get())), (Some(10.001), Some(9.123)));
+    assert_eq!(p.held_days, None, "prices alone do not open a position");
+}
+
+/// Closing keeps the prices; removing forgets everything about the stock.
+pub async fn close_and_remove(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    let x = code("000001.SZ");
+    store.open_positions(a, &[x]).await.expect("open");
+    store.raise_max_price(a, &x, price(11.0)).await.expect("max");
+    store.close_position(a, &x).await.expect("close");
+    let p = store.position(a, &x).await.expect("read").expect("prices remain");
+    assert_eq!(p.held_days, env.close_marks_closed.then_some(HeldDays::Closed));
+    assert_eq!(p.max_price.map(|p| p.get()), Some(11.0));
+    store.remove_position(a, &x).await.expect("remove");
+    assert_eq!(store.position(a, &x).await.expect("read"), None);
+    store.remove_position(a, &x).await.expect("removing nothing is fine");
+}
+
+/// Replacing an account's state stores exactly that state, increment date included.
+pub async fn replace_round_trips(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    store.open_positions(a, &[code("000002.SZ")]).await.expect("open");
+    let mut state = AccountPositions { last_increment: Some(date("2024-10-10")), ..Default::default() };
+    let entries = [
+        ("000001.SZ", Some(HeldDays::Open(3)), Some(10.5), Some(9.8)),
+        ("830799.BJ", Some(HeldDays::Open(0)), None, None),
+        ("204001.SH", env.close_marks_closed.then_some(HeldDays::Closed), Some(1.5), None),
+        ("600000.SH", None, Some(8.0), Some(7.25)),
+    ];
+    for (c, days, max, min) in entries {
+        state.positions.insert(
+            code(c),
+            Position { held_days: days, max_price: max.map(price), min_price: min.map(price) },
+        );
+    }
+    store.replace_account(a, &state).await.expect("replace");
+    assert_eq!(
+        store.account_positions(a).await.expect("read"),
+        state,
+        "replace then read gives the same state"
+    );
+    assert_eq!(
+        store.increment_held_days(a, date("2024-10-10")).await.expect("+1"),
+        IncrementOutcome::AlreadyApplied { date: date("2024-10-10") },
+        "the increment date travels with the state"
+    );
+
+    let mut fewer = state.clone();
+    fewer.positions.retain(|c, _| *c == code("000001.SZ"));
+    fewer.last_increment = None;
+    store.replace_account(a, &fewer).await.expect("replace");
+    assert_eq!(store.account_positions(a).await.expect("read"), fewer);
+
+    store.replace_account(a, &AccountPositions::default()).await.expect("clear");
+    assert_eq!(store.account_positions(a).await.expect("read"), AccountPositions::default());
+}
+
+/// Accounts do not see each other's state.
+pub async fn accounts_are_separate(store: &dyn PositionStore, env: &PositionEnv) {
+    let [a, b] = &env.accounts;
+    let x = code("000001.SZ");
+    store.open_positions(a, &[x]).await.expect("open");
+    store.increment_held_days(a, date("2024-10-10")).await.expect("+1");
+    assert_eq!(store.position(b, &x).await.expect("read"), None);
+    let r = store.increment_held_days(b, date("2024-10-10")).await.expect("+1 b");
+    assert_eq!(r, IncrementOutcome::Applied { date: date("2024-10-10"), incremented: 0 });
+    let listed = store.accounts().await.expect("accounts");
+    assert!(listed.contains(a), "{a} is listed in {listed:?}");
+}
+
+/// Many concurrent callers of "+1" for one date: exactly one applies it.
+pub async fn concurrent_increment_applies_once(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    let x = code("000001.SZ");
+    store.open_positions(a, &[x]).await.expect("open");
+    let d = date("2024-10-10");
+    let results: Vec<Result<IncrementOutcome, StoreError>> =
+        join_all((0..env.concurrency).map(|_| store.increment_held_days(a, d))).await;
+    let applied = results
+        .iter()
+        .map(|r| r.as_ref().expect("concurrent +1"))
+        .filter(|r| matches!(r, IncrementOutcome::Applied { .. }))
+        .count();
+    assert_eq!(applied, 1, "exactly one of {} concurrent callers applies +1", env.concurrency);
+    assert_eq!(held(store.position(a, &x).await.expect("read")), Some(HeldDays::Open(1)));
+}
+
+/// Concurrent max/min updates never lose the extreme.
+pub async fn concurrent_extremes_are_kept(store: &dyn PositionStore, env: &PositionEnv) {
+    let a = &env.accounts[0];
+    let x = code("000001.SZ");
+    let callers = env.concurrency;
+    let per = env.updates_per_caller;
+    // Deterministic, interleaved prices: each caller's sequence has its own highest value.
+    let value = |caller: usize, i: usize| 5.0 + ((caller * 7919 + i * 104_729) % 10_000) as f64 / 1000.0;
+    let work = (0..callers).map(|c| async move {
+        for i in 0..per {
+            store.raise_max_price(a, &x, price(value(c, i))).await.expect("max");
+            store.lower_min_price(a, &x, price(value(c, i))).await.expect("min");
+        }
+    });
+    join_all(work).await;
+    let all: Vec<f64> = (0..callers).flat_map(|c| (0..per).map(move |i| value(c, i))).collect();
+    let want_max = price(all.iter().copied().fold(f64::MIN, f64::max)).round3().get();
+    let want_min = price(all.iter().copied().fold(f64::MAX, f64::min)).round3().get();
+    let p = store.position(a, &x).await.expect("read").expect("stored");
+    assert_eq!(p.max_price.map(|p| p.get()), Some(want_max), "highest of {} updates kept", callers * per);
+    assert_eq!(p.min_price.map(|p| p.get()), Some(want_min), "lowest of {} updates kept", callers * per);
+}
+
+/// Invoked as `position_contract!(module_name, setup_fn)`: a module with one `#[tokio::test]` per position check, each on a fresh store from `$setup`, an async fn
+/// returning `(guard, store, PositionEnv)`; the guard keeps the store's namespace alive.
+#[macro_export]
+macro_rules! position_contract {
+    ($module:ident, $setup:path) => {
+        mod $module {
+            use super::*;
+
+            macro_rules! check {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() {
+                        let (_guard, store, env) = $setup().await;
+                        $crate::positions::$name(&store, &env).await;
+                    }
+                };
+            }
+
+            check!(empty_account);
+            check!(open_set_and_read_back);
+            check!(increment_once_per_day);
+            check!(increment_without_positions_marks_the_day);
+            check!(max_rises_min_falls_rounded);
+            check!(close_and_remove);
+            check!(replace_round_trips);
+            check!(accounts_are_separate);
+            check!(concurrent_increment_applies_once);
+            check!(concurrent_extremes_are_kept);
+        }
+    };
+}

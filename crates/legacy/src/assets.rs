@@ -1,0 +1,189 @@
+//! The daily asset curve, `assets.csv` (written by pandas: `date,asset`).
+
+use std::path::Path;
+
+use tierstore_model::{AccountId, AssetPoint, Money, StoreError, TradeDate};
+
+use crate::encoding::{BOM, Eol};
+use crate::pyfmt;
+
+/// The asset curve's file name.
+pub const ASSETS: &str = "assets.csv";
+const HEADER: &str = "date,asset";
+
+/// A parsed asset file and how it was spelt.
+#[derive(Debug, Clone)]
+pub struct AssetFile {
+    /// Rows in file order.
+    pub points: Vec<AssetPoint>,
+    /// Line ending.
+    pub eol: Eol,
+    bom: bool,
+}
+
+/// A row that could not be read: line and reason.
+pub type RowError = (u64, String);
+
+impl AssetFile {
+    /// An empty curve for a new file.
+    pub fn empty(eol: Eol) -> Self {
+        AssetFile { points: Vec::new(), eol, bom: false }
+    }
+
+    /// Parses every row; rows that cannot be read are returned beside the good ones.
+    pub fn parse_lenient(
+        path: &Path,
+        bytes: &[u8],
+        account: &AccountId,
+    ) -> Result<(Self, Vec<RowError>), StoreError> {
+        let bom = bytes.starts_with(BOM);
+        let body = if bom { &bytes[BOM.len()..] } else { bytes };
+        let text =
+            std::str::from_utf8(body).map_err(|_| StoreError::corrupt(path, None, "not UTF-8 text"))?;
+        let mut lines = text.split('\n').enumerate();
+        let header = lines.next().map(|(_, l)| l.trim_end_matches('\r')).unwrap_or_default();
+        if header != HEADER {
+            return Err(StoreError::corrupt(
+                path,
+                Some(1),
+                format!("header is {header:?}, expected {HEADER:?}"),
+            ));
+        }
+        let mut points = Vec::new();
+        let mut errors = Vec::new();
+        for (i, raw) in lines {
+            let line = i as u64 + 1;
+            let l = raw.trim_end_matches('\r');
+            if l.is_empty() {
+                continue;
+            }
+            match parse_row(l, account) {
+                Ok(p) => points.push(p),
+                Err(e) => errors.push((line, reason_of(e))),
+            }
+        }
+        Ok((AssetFile { points, eol: Eol::dominant(body).unwrap_or(Eol::Lf), bom }, errors))
+    }
+
+    /// Parses the file; the first bad row is an error naming its line.
+    pub fn parse(path: &Path, bytes: &[u8], account: &AccountId) -> Result<Self, StoreError> {
+        let (file, errors) = Self::parse_lenient(path, bytes, account)?;
+        match errors.into_iter().next() {
+            Some((line, reason)) => Err(StoreError::corrupt(path, Some(line), reason)),
+            None => Ok(file),
+        }
+    }
+
+    /// Sets the value of each point's date: replaced in place if the date is there, else
+    /// inserted before the first later date (at the end for a new day, as pandas appends).
+    pub fn upsert(&mut self, point: AssetPoint) {
+        if let Some(existing) = self.points.iter_mut().find(|p| p.date == point.date) {
+            existing.total = point.total;
+            return;
+        }
+        let at = self.points.iter().position(|p| p.date > point.date).unwrap_or(self.points.len());
+        self.points.insert(at, point);
+    }
+
+    /// The bytes pandas would write.
+    pub fn render(&self) -> Vec<u8> {
+        let eol = self.eol.as_str();
+        let mut text = String::with_capacity(16 + self.points.len() * 24);
+        if self.bom {
+            text.push('\u{feff}');
+        }
+        text.push_str(HEADER);
+        text.push_str(eol);
+        for p in &self.points {
+            text.push_str(&p.date.to_string());
+            text.push(',');
+            pyfmt::push_float_repr(&mut text, money_as_float(p.total));
+            text.push_str(eol);
+        }
+        text.into_bytes()
+    }
+}
+
+fn parse_row(line: &str, account: &AccountId) -> Result<AssetPoint, StoreError> {
+    let (date, asset) =
+        line.split_once(',').ok_or_else(|| StoreError::invalid("row", line, "expected date,asset"))?;
+    if asset.contains(',') {
+        return Err(StoreError::invalid("row", line, "expected 2 fields: date,asset"));
+    }
+    let date = TradeDate::parse(date)?;
+    let total = parse_money(asset)?;
+    Ok(AssetPoint { account: account.clone(), date, total })
+}
+
+fn parse_money(s: &str) -> Result<Money, StoreError> {
+    let v = s
+        .parse::<Money>()
+        .or_else(|_| Money::from_scientific(s))
+        .map_err(|_| StoreError::invalid("asset", s, "not a number"))?;
+    if v.is_sign_negative() && !v.is_zero() {
+        return Err(StoreError::invalid("asset", s, "must not be negative"));
+    }
+    Ok(v)
+}
+
+fn reason_of(e: StoreError) -> String {
+    match e {
+        StoreError::InvalidInput { field, value, reason } => format!("field {field} = {value:?}: {reason}"),
+        other => other.to_string(),
+    }
+}
+
+/// pandas holds assets as floats; a decimal is written as the float it is closest to, which
+/// reads back as the same decimal for any value with up to 15 significant digits.
+fn money_as_float(m: Money) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    m.to_f64().unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acct() -> AccountId {
+        AccountId::new("a").unwrap()
+    }
+
+    #[test]
+    fn pandas_files_round_trip_byte_for_byte() {
+        for text in
+            ["date,asset\n2024-10-08,1000000.0\n2024-10-09,1001234.56\n", "date,asset\r\n2024-10-08,99.5\r\n"]
+        {
+            let f = AssetFile::parse(Path::new("assets.csv"), text.as_bytes(), &acct()).unwrap();
+            assert_eq!(String::from_utf8(f.render()).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn bad_rows_name_the_line() {
+        let text = "date,asset\n2024-10-08,1000000.0\n2024-13-01,5\n2024-10-10,-3\n2024-10-11\n";
+        let (f, errors) =
+            AssetFile::parse_lenient(Path::new("assets.csv"), text.as_bytes(), &acct()).unwrap();
+        assert_eq!(f.points.len(), 1);
+        let lines: Vec<u64> = errors.iter().map(|e| e.0).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        assert!(errors[0].1.contains("date"), "{:?}", errors[0]);
+        let e = AssetFile::parse(Path::new("assets.csv"), b"day,value\n", &acct()).unwrap_err();
+        assert!(e.to_string().contains("line 1: header"), "{e}");
+    }
+
+    #[test]
+    fn upsert_replaces_or_inserts_in_date_order() {
+        let mut f = AssetFile::empty(Eol::Lf);
+        let p = |d: &str, v: i64| AssetPoint {
+            account: acct(),
+            date: TradeDate::parse(d).unwrap(),
+            total: Money::from(v),
+        };
+        f.upsert(p("2024-10-09", 2));
+        f.upsert(p("2024-10-08", 1));
+        f.upsert(p("2024-10-10", 3));
+        f.upsert(p("2024-10-09", 5));
+        let got: Vec<String> = f.points.iter().map(|p| format!("{}={}", p.date, p.total)).collect();
+        assert_eq!(got, ["2024-10-08=1", "2024-10-09=5", "2024-10-10=3"]);
+    }
+}
