@@ -51,16 +51,51 @@ pub fn layout(path: &Path) -> Result<Option<JournalLayout>, StoreError> {
     let encoding = Encoding::detect_prefix(&head)
         .ok_or_else(|| StoreError::corrupt(path, Some(1), "neither UTF-8 nor GBK text"))?;
     let len = f.seek(SeekFrom::End(0)).map_err(io)?;
-    let mut tail = [0u8; 2];
-    let tail_len = len.min(2) as usize;
+    let tail_len = len.min(SNIFF as u64);
     f.seek(SeekFrom::End(-(tail_len as i64))).map_err(io)?;
-    f.read_exact(&mut tail[..tail_len]).map_err(io)?;
-    let tail = &tail[..tail_len];
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    f.take(tail_len).read_to_end(&mut tail).map_err(io)?;
     let body = head.strip_prefix(BOM).unwrap_or(&head);
     let header_eol = Eol::of_first_line(body).unwrap_or(Eol::Lf);
-    let header_only = body.iter().filter(|b| **b == b'\n').count() <= 1 && (len as usize) <= head.len();
-    let row_eol = if header_only { Eol::Crlf } else { Eol::at_end(tail).unwrap_or(Eol::Crlf) };
-    Ok(Some(JournalLayout { encoding, header_eol, row_eol, terminated: Eol::at_end(tail).is_some() }))
+    let header_end =
+        body.iter().position(|b| *b == b'\n').map(|i| i as u64 + (head.len() - body.len()) as u64);
+    // The terminator of the last row that has one; if no row has one yet, csv.writer's CRLF.
+    let last_nl = tail.iter().rposition(|b| *b == b'\n');
+    let last_nl_offset = last_nl.map(|i| len - tail_len + i as u64);
+    let row_eol = match (last_nl, last_nl_offset) {
+        (Some(i), Some(off)) if Some(off) != header_end => {
+            if i > 0 && tail[i - 1] == b'\r' {
+                Eol::Crlf
+            } else {
+                Eol::Lf
+            }
+        }
+        _ => Eol::Crlf,
+    };
+    Ok(Some(JournalLayout { encoding, header_eol, row_eol, terminated: Eol::at_end(&tail).is_some() }))
+}
+
+/// Counts lines under the CSV reader: records the offset of every `\n` it passes, so the
+/// line of a record can be told from its byte offset, quoted line breaks and blank lines
+/// included, in memory bounded by the reader's buffer.
+struct LineCounting<R> {
+    inner: R,
+    offset: u64,
+    newlines: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for LineCounting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut nl = self.newlines.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' {
+                nl.push_back(self.offset + i as u64);
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// Streams the trades of one account's journal in file order.
@@ -69,9 +104,11 @@ pub struct JournalReader {
     account: AccountId,
     tz: chrono_tz::Tz,
     encoding: Encoding,
-    csv: csv::Reader<BufReader<File>>,
+    csv: csv::Reader<LineCounting<BufReader<File>>>,
     record: csv::ByteRecord,
     header_checked: bool,
+    newlines: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+    lines_before: u64,
 }
 
 impl JournalReader {
@@ -83,8 +120,10 @@ impl JournalReader {
             file.seek(SeekFrom::Start(BOM.len() as u64))
                 .map_err(|e| fsio::io_error(path, "cannot read", &e))?;
         }
-        let csv =
-            csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(BufReader::new(file));
+        let newlines = std::rc::Rc::default();
+        let counting =
+            LineCounting { inner: BufReader::new(file), offset: 0, newlines: std::rc::Rc::clone(&newlines) };
+        let csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(counting);
         Ok(Some(JournalReader {
             path: path.to_path_buf(),
             account,
@@ -93,6 +132,8 @@ impl JournalReader {
             csv,
             record: csv::ByteRecord::new(),
             header_checked: false,
+            newlines,
+            lines_before: 0,
         }))
     }
 
@@ -107,11 +148,11 @@ impl JournalReader {
     pub fn next_row(&mut self) -> Option<(u64, Result<Trade, StoreError>)> {
         loop {
             let read = self.csv.read_byte_record(&mut self.record);
-            let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+            let line = self.line_at(self.record.position().map(|p| p.byte()).unwrap_or(0));
             match read {
                 Ok(false) => return None,
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(line);
+                    let line = e.position().map(|p| self.line_at(p.byte())).unwrap_or(line);
                     // The csv reader cannot resynchronise after an I/O error.
                     return Some((line, Err(StoreError::corrupt(&self.path, Some(line), e.to_string()))));
                 }
@@ -142,6 +183,17 @@ impl JournalReader {
             }
             return Some((line, self.parse_row(line)));
         }
+    }
+
+    /// The 1-based line of byte `offset` (offsets only grow, so passed newlines are dropped).
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let mut nl = self.newlines.borrow_mut();
+        // `<=`: after a CRLF the csv reader may place the next record at the `\n`.
+        while nl.front().is_some_and(|o| *o <= offset) {
+            nl.pop_front();
+            self.lines_before += 1;
+        }
+        self.lines_before + 1
     }
 
     fn parse_row(&self, line: u64) -> Result<Trade, StoreError> {

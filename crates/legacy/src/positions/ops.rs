@@ -27,7 +27,8 @@ pub(crate) struct PositionFiles {
 }
 
 impl PositionFiles {
-    /// Reads the three files of `dir`; a missing file is an empty one.
+    /// Reads the three files of `dir`; a missing file is an empty one. Any malformed entry
+    /// is an error naming file and line.
     pub fn load(dir: &Path, config: &LegacyConfig) -> Result<Self, StoreError> {
         let eol = config.platform.text_eol();
         let load = |name: &str| -> Result<JsonDoc, StoreError> {
@@ -37,7 +38,11 @@ impl PositionFiles {
         };
         let held = load(HELD_DAYS)?;
         let format = held.held_days_format().unwrap_or(config.held_days_format);
-        Ok(PositionFiles { max: load(MAX_PRICE)?, min: load(MIN_PRICE)?, held, format })
+        let files = PositionFiles { max: load(MAX_PRICE)?, min: load(MIN_PRICE)?, held, format };
+        // Every entry is checked, not only those an operation touches: a file with a bad entry
+        // is reported, never rewritten with the garbage carried along.
+        files.snapshot()?;
+        Ok(files)
     }
 
     /// Writes the files that changed. Each is replaced atomically; all new contents are
