@@ -51,10 +51,17 @@ impl AssetFile {
         }
         let mut points = Vec::new();
         let mut errors = Vec::new();
-        for (i, raw) in lines {
+        let terminated = text.ends_with('\n');
+        let mut lines = lines.peekable();
+        while let Some((i, raw)) = lines.next() {
             let line = i as u64 + 1;
             let l = raw.trim_end_matches('\r');
             if l.is_empty() {
+                continue;
+            }
+            if lines.peek().is_none() && !terminated {
+                // pandas ends every line with a terminator: this one was cut off.
+                errors.push((line, "last line has no line terminator (truncated?)".to_owned()));
                 continue;
             }
             match parse_row(l, account) {
@@ -160,12 +167,14 @@ mod tests {
 
     #[test]
     fn bad_rows_name_the_line() {
-        let text = "date,asset\n2024-10-08,1000000.0\n2024-13-01,5\n2024-10-10,-3\n2024-10-11\n";
+        let text =
+            "date,asset\n2024-10-08,1000000.0\n2024-13-01,5\n2024-10-10,-3\n2024-10-11\n2024-10-12,1000";
         let (f, errors) =
             AssetFile::parse_lenient(Path::new("assets.csv"), text.as_bytes(), &acct()).unwrap();
         assert_eq!(f.points.len(), 1);
         let lines: Vec<u64> = errors.iter().map(|e| e.0).collect();
-        assert_eq!(lines, [3, 4, 5]);
+        assert_eq!(lines, [3, 4, 5, 6]);
+        assert!(errors[3].1.contains("no line terminator"), "{:?}", errors[3]);
         assert!(errors[0].1.contains("date"), "{:?}", errors[0]);
         let e = AssetFile::parse(Path::new("assets.csv"), b"day,value\n", &acct()).unwrap_err();
         assert!(e.to_string().contains("line 1: header"), "{e}");

@@ -109,6 +109,10 @@ pub struct JournalReader {
     header_checked: bool,
     newlines: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
     lines_before: u64,
+    /// The record read ahead of the one being returned.
+    ahead: Option<(u64, Result<csv::ByteRecord, StoreError>)>,
+    /// Whether the file ends with a line terminator.
+    terminated: bool,
 }
 
 impl JournalReader {
@@ -134,6 +138,8 @@ impl JournalReader {
             header_checked: false,
             newlines,
             lines_before: 0,
+            ahead: None,
+            terminated: layout.terminated,
         }))
     }
 
@@ -147,21 +153,35 @@ impl JournalReader {
     /// A bad header is returned as an error once, and ends the stream.
     pub fn next_row(&mut self) -> Option<(u64, Result<Trade, StoreError>)> {
         loop {
-            let read = self.csv.read_byte_record(&mut self.record);
-            let line = self.line_at(self.record.position().map(|p| p.byte()).unwrap_or(0));
-            match read {
-                Ok(false) => return None,
+            let (line, read) = match self.ahead.take() {
+                Some(r) => r,
+                None => self.read_record()?,
+            };
+            // One record of look-ahead tells whether this is the last one.
+            self.ahead = self.read_record();
+            let record = match read {
+                Ok(r) => r,
                 Err(e) => {
-                    let line = e.position().map(|p| self.line_at(p.byte())).unwrap_or(line);
                     // The csv reader cannot resynchronise after an I/O error.
-                    return Some((line, Err(StoreError::corrupt(&self.path, Some(line), e.to_string()))));
+                    self.ahead = None;
+                    return Some((line, Err(e)));
                 }
-                Ok(true) => {}
+            };
+            if self.ahead.is_none() && !self.terminated {
+                // csv.writer ends every row with a terminator: a row without one is being
+                // written right now or was cut off, and must not be taken for a whole row.
+                return Some((
+                    line,
+                    Err(StoreError::corrupt(
+                        &self.path,
+                        Some(line),
+                        "last line has no line terminator (truncated?)",
+                    )),
+                ));
             }
             if !self.header_checked {
                 self.header_checked = true;
-                let fields: Vec<String> = self
-                    .record
+                let fields: Vec<String> = record
                     .iter()
                     .map(|f| self.encoding.decode(f).map(|c| c.into_owned()).unwrap_or_default())
                     .collect();
@@ -173,15 +193,30 @@ impl JournalReader {
                         format!("header is {got:?}, expected {:?}", HEADER.join(",")),
                     );
                     // Nothing after a wrong header can be trusted to mean what we think.
+                    self.ahead = None;
                     while self.csv.read_byte_record(&mut self.record).unwrap_or(false) {}
                     return Some((line, Err(err)));
                 }
                 continue;
             }
-            if self.record.len() == 1 && self.record.get(0).is_some_and(<[u8]>::is_empty) {
+            if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
                 continue; // a blank line
             }
-            return Some((line, self.parse_row(line)));
+            return Some((line, self.parse_row(&record, line)));
+        }
+    }
+
+    /// The next raw record and its line; `None` at the end.
+    fn read_record(&mut self) -> Option<(u64, Result<csv::ByteRecord, StoreError>)> {
+        let read = self.csv.read_byte_record(&mut self.record);
+        let line = self.line_at(self.record.position().map(|p| p.byte()).unwrap_or(0));
+        match read {
+            Ok(false) => None,
+            Ok(true) => Some((line, Ok(self.record.clone()))),
+            Err(e) => {
+                let line = e.position().map(|p| self.line_at(p.byte())).unwrap_or(line);
+                Some((line, Err(StoreError::corrupt(&self.path, Some(line), e.to_string()))))
+            }
         }
     }
 
@@ -196,17 +231,17 @@ impl JournalReader {
         self.lines_before + 1
     }
 
-    fn parse_row(&self, line: u64) -> Result<Trade, StoreError> {
+    fn parse_row(&self, record: &csv::ByteRecord, line: u64) -> Result<Trade, StoreError> {
         let at = |e: StoreError| e.at(&self.path, line);
-        if self.record.len() != HEADER.len() {
+        if record.len() != HEADER.len() {
             return Err(StoreError::corrupt(
                 &self.path,
                 Some(line),
-                format!("{} fields, expected {} ({})", self.record.len(), HEADER.len(), HEADER.join(",")),
+                format!("{} fields, expected {} ({})", record.len(), HEADER.len(), HEADER.join(",")),
             ));
         }
         let mut f: Vec<String> = Vec::with_capacity(HEADER.len());
-        for (i, raw) in self.record.iter().enumerate() {
+        for (i, raw) in record.iter().enumerate() {
             let text = self.encoding.decode(raw).ok_or_else(|| {
                 StoreError::corrupt(
                     &self.path,
@@ -256,6 +291,7 @@ pub fn render_row(out: &mut String, t: &Trade, tz: &chrono_tz::Tz) {
 /// The bytes to append for `trades` to a journal of `layout` (or, if `None`, of a new file
 /// with the header), encoded and terminated as that file's rows are.
 pub fn render_append(
+    path: &Path,
     trades: &[Trade],
     layout: Option<JournalLayout>,
     new_encoding: Encoding,
@@ -264,12 +300,16 @@ pub fn render_append(
 ) -> Result<Vec<u8>, StoreError> {
     let mut text = String::new();
     let (encoding, row_eol) = match layout {
-        Some(l) => {
-            if !l.terminated {
-                text.push_str(l.row_eol.as_str());
-            }
-            (l.encoding, l.row_eol)
+        Some(l) if !l.terminated => {
+            // Completing a row that was cut off would make it look whole; the Python program
+            // may also be writing it right now. Either way, not ours to append to.
+            return Err(StoreError::corrupt(
+                path,
+                None,
+                "last line has no line terminator (truncated, or being written); not appending",
+            ));
         }
+        Some(l) => (l.encoding, l.row_eol),
         None => {
             pyfmt::push_csv_row(&mut text, HEADER);
             text.push_str(new_header_eol.as_str());

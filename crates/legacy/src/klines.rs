@@ -89,13 +89,22 @@ pub fn parse(path: &Path, code: StockCode, bytes: &[u8]) -> Result<KlineFile, St
     let mut errors = Vec::new();
     let mut data_lines = 0u64;
     let mut float_volume = None;
-    for (i, raw) in lines.enumerate() {
-        let line = i as u64 + 2;
+    let terminated = body.ends_with(b"\n");
+    let mut lines = lines.peekable();
+    let mut i = 0u64;
+    while let Some(raw) = lines.next() {
+        let line = i + 2;
+        i += 1;
         let l = trim_cr(raw);
         if l.is_empty() {
             continue;
         }
         data_lines += 1;
+        if lines.peek().is_none() && !terminated {
+            // pandas ends every line with a terminator: this one was cut off.
+            errors.push((line, "last line has no line terminator (truncated?)".to_owned()));
+            continue;
+        }
         match parse_row(code, l) {
             Ok((k, float_vol)) => {
                 float_volume.get_or_insert(float_vol);
@@ -281,7 +290,8 @@ mod tests {
             2024-01-05,9.19,9.22,9.15,9.2,100,1.0\n\
             20240106,9.19,9.22,9.15,9.2,-100,1.0\n\
             20240107,9.19,9.10,9.15,9.2,100,1.0\n\
-            20240108,9.19,9.22,9.15,9.2,100";
+            20240108,9.19,9.22,9.15,9.2,100\n\
+            20240109,9.19,9.22,9.15,9.2,100,1.0";
         let f = parse(Path::new("x.csv"), code(), text.as_bytes()).unwrap();
         assert_eq!(f.rows.len(), 1);
         let got: Vec<(u64, &str)> = f.errors.iter().map(|(l, r)| (*l, r.as_str())).collect();
@@ -291,7 +301,12 @@ mod tests {
         assert_eq!(got[3], (6, r#"field volume = "-100": must not be negative"#));
         assert!(got[4].1.starts_with("field high"), "{:?}", got[4]);
         assert_eq!(got[5], (8, "6 fields, expected 7: datetime,open,high,low,close,volume,amount"));
-        assert_eq!(f.data_lines, 7);
+        assert_eq!(
+            got[6],
+            (9, "last line has no line terminator (truncated?)"),
+            "a whole-looking row, cut off"
+        );
+        assert_eq!(f.data_lines, 8);
     }
 
     #[test]

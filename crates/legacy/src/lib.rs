@@ -13,11 +13,13 @@ pub mod assets;
 mod config;
 pub mod encoding;
 mod fsio;
+pub mod inspect;
 pub mod journal;
 pub mod klines;
 mod positions;
 pub mod pyfmt;
 mod store;
+pub mod synth;
 
 pub use config::{HeldDaysFormat, LegacyConfig, Platform};
 pub use fsio::LOCK_FILE;

@@ -253,6 +253,7 @@ impl TradeStore for LegacyStore {
                 let path = dir.join(DEALS);
                 let layout = journal::layout(&path)?;
                 let bytes = journal::render_append(
+                    &path,
                     &by_account[account],
                     layout,
                     config.platform.journal_encoding(),

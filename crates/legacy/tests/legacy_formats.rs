@@ -194,13 +194,26 @@ async fn linux_journal_keeps_lf_header_crlf_rows_bom_and_lf_rows() {
     l.store.append_trades(&[sample_trade((9, 31, 6), OrderKind::BuyFill, "开仓")]).await.unwrap();
     assert_eq!(String::from_utf8(l.read("deal_hist.csv")).unwrap(), WIN_AFTER.replacen("\r\n", "\n", 1));
 
-    // UTF-8 with BOM and LF rows (touched by another tool), no final newline.
+    // UTF-8 with BOM and LF rows (touched by another tool).
     let lf = WIN_AFTER.replace("\r\n", "\n");
-    l.write("deal_hist.csv", format!("\u{feff}{}", lf.trim_end()));
+    l.write("deal_hist.csv", format!("\u{feff}{lf}"));
     assert_eq!(l.store.trades(&TradeQuery::default()).await.unwrap().len(), 2);
     l.store.append_trades(&[sample_trade((9, 31, 7), OrderKind::BuyFill, "开仓")]).await.unwrap();
     let want = format!("\u{feff}{lf}2024-10-10,09:31:07,000001.SZ,平安银行,买入成交,开仓,10.52,1000\n");
     assert_eq!(String::from_utf8(l.read("deal_hist.csv")).unwrap(), want);
+}
+
+#[tokio::test]
+async fn a_journal_whose_last_line_is_cut_off_is_reported_and_not_appended_to() {
+    let l = layout().await;
+    let cut = &WIN_AFTER[..WIN_AFTER.len() - 6];
+    l.write("deal_hist.csv", cut);
+    let err = l.store.trades(&TradeQuery::default()).await.unwrap_err();
+    assert!(err.to_string().contains("line 3: last line has no line terminator"), "{err}");
+    let err =
+        l.store.append_trades(&[sample_trade((9, 31, 7), OrderKind::BuyFill, "开仓")]).await.unwrap_err();
+    assert!(err.to_string().contains("no line terminator"), "{err}");
+    assert_eq!(l.read("deal_hist.csv"), cut.as_bytes(), "nothing appended to a cut-off row");
 }
 
 #[tokio::test]
@@ -247,7 +260,7 @@ async fn journal_errors_name_file_line_and_field_and_float_volumes_read() {
         err.to_string(),
         format!("corrupt data in {} line 4: field 时间 = \"9:31\": expected HH:MM:SS", path.display())
     );
-    l.write("deal_hist.csv", &text.lines().take(3).map(|x| format!("{x}\n")).collect::<String>());
+    l.write("deal_hist.csv", text.lines().take(3).map(|x| format!("{x}\n")).collect::<String>());
     let trades = l.store.trades(&TradeQuery::default()).await.unwrap();
     assert_eq!(trades[0].volume.get(), 1000);
     l.write("deal_hist.csv", "date,time\n");

@@ -35,6 +35,12 @@ enum Command {
     /// Probe every configured service: status, server version, round-trip latency.
     /// Exits 1 when any service is down.
     Health(cmd::health::HealthArgs),
+    /// Report what a migration would read from a legacy directory: every file's kind,
+    /// encoding, shape, rows, dates and errors by line. Exits 1 when any file has errors.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Write a realistic legacy dataset (as the Python program writes it) for tests, demos
+    /// and benchmarks. Deterministic for a given seed.
+    GenLegacy(cmd::gen_legacy::GenLegacyArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +56,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Health(args) => cmd::health::run(cli.config.as_deref(), &args).await,
+            Command::Inspect(args) => cmd::inspect::run(&args),
+            Command::GenLegacy(args) => cmd::gen_legacy::run(&args),
         }
     });
     match result {

@@ -5,7 +5,7 @@
 //! touch — key order, extra keys of nested entries, metadata keys, number spellings — is
 //! written back exactly as it was.
 
-mod doc;
+pub(crate) mod doc;
 mod ops;
 
-pub(crate) use ops::PositionFiles;
+pub(crate) use ops::{HELD_DAYS, MAX_PRICE, MIN_PRICE, PositionFiles};

@@ -1,3 +1,6 @@
 //! One module per subcommand.
 
+pub mod gen_legacy;
 pub mod health;
+pub mod inspect;
+mod progress;
