@@ -86,8 +86,8 @@ pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
 }
 
 /// Reads and parses a file the Python program may be rewriting in place right now: a parse
-/// failure is retried a few times over ~100 ms before it is reported, since a torn read of a
-/// file being rewritten heals within microseconds while real corruption does not.
+/// failure is retried four times over ~30 ms before it is reported, since a torn read of a
+/// small file being rewritten heals within microseconds while real corruption does not.
 pub fn read_parsed<T>(
     path: &Path,
     parse: impl Fn(&[u8]) -> Result<T, StoreError>,
@@ -100,7 +100,7 @@ pub fn read_parsed<T>(
             Err(e) if attempt >= 4 => return Err(e),
             Err(_) => {
                 attempt += 1;
-                std::thread::sleep(Duration::from_millis(5 << attempt));
+                std::thread::sleep(Duration::from_millis(1 << attempt));
             }
         }
     }
