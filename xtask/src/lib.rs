@@ -5,6 +5,7 @@
 //! process management of those servers; it knows nothing of tierstore's own code and never
 //! links it, so it builds fast and keeps working when the workspace does not compile.
 
+pub mod bench;
 pub mod ci;
 pub mod cmd;
 pub mod services;

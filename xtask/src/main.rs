@@ -19,6 +19,11 @@ enum Task {
         #[command(subcommand)]
         action: ServicesAction,
     },
+    /// Run benchmarks (all, or those named): each prints a table and JSON lines.
+    Bench {
+        /// Benchmarks to run: legacy.
+        names: Vec<String>,
+    },
     /// What CI runs: services up, fmt --check, clippy -D warnings, all tests, services down.
     Ci {
         /// Leave the services this run started running.
@@ -81,6 +86,7 @@ fn main() -> Result<()> {
     let layout = Layout::default_for_workspace();
     match cli.task {
         Task::Ci { keep_services } => xtask::ci::run(&xtask::ci::CiOptions { keep_services }),
+        Task::Bench { names } => xtask::bench::run(&names),
         Task::Services { action: ServicesAction::Up(which) } => {
             let running = services::up(&layout, &which.wanted())?;
             if which.json {

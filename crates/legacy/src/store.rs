@@ -52,6 +52,11 @@ impl LegacyStore {
         &self.config
     }
 
+    /// Today's market date in the configured timezone (never the host's).
+    pub fn market_today(&self) -> Result<TradeDate> {
+        TradeDate::of_instant(chrono::Utc::now(), &self.config.timezone)
+    }
+
     async fn check_directories(&self) -> Result<()> {
         for dir in self.config.directories() {
             let unavailable = |cause: String| {

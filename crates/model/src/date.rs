@@ -52,10 +52,11 @@ impl TradeDate {
 
     /// From year, month and day.
     pub fn from_ymd(y: i32, m: u32, d: u32) -> Result<Self, StoreError> {
-        let shown = format!("{y:04}-{m:02}-{d:02}");
+        // The message is built only on failure: this runs once per kline row.
+        let shown = || format!("{y:04}-{m:02}-{d:02}");
         let date = NaiveDate::from_ymd_opt(y, m, d)
-            .ok_or_else(|| StoreError::invalid(FIELD, &shown, "no such calendar date"))?;
-        Self::from_naive(date).map_err(|_| StoreError::invalid(FIELD, &shown, Self::range_reason()))
+            .ok_or_else(|| StoreError::invalid(FIELD, shown(), "no such calendar date"))?;
+        Self::from_naive(date).map_err(|_| StoreError::invalid(FIELD, shown(), Self::range_reason()))
     }
 
     /// Wraps a chrono date, checking the storable range.
@@ -91,6 +92,15 @@ impl TradeDate {
     pub fn from_days_since_epoch(days: u16) -> Result<Self, StoreError> {
         let date = Self::MIN.0 + chrono::Days::new(u64::from(days));
         Self::from_naive(date)
+    }
+
+    /// The market date of an instant in the market's timezone — what "today" means for the
+    /// once-a-day increment, whatever the host's timezone.
+    pub fn of_instant<Tz: chrono::TimeZone>(
+        instant: chrono::DateTime<chrono::Utc>,
+        market: &Tz,
+    ) -> Result<Self, StoreError> {
+        Self::from_naive(instant.with_timezone(market).date_naive())
     }
 
     /// The next calendar day.
@@ -215,6 +225,15 @@ mod tests {
             assert_eq!(TradeDate::from_days_since_epoch(d.days_since_epoch()).unwrap(), d);
         }
         assert_eq!(TradeDate::parse("1970-01-02").unwrap().days_since_epoch(), 1);
+    }
+
+    #[test]
+    fn market_date_is_taken_in_the_market_timezone() {
+        use chrono::TimeZone;
+        let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let evening_utc = chrono::Utc.with_ymd_and_hms(2024, 10, 9, 17, 30, 0).unwrap();
+        assert_eq!(TradeDate::of_instant(evening_utc, &shanghai).unwrap().to_string(), "2024-10-10");
+        assert_eq!(TradeDate::of_instant(evening_utc, &chrono::Utc).unwrap().to_string(), "2024-10-09");
     }
 
     #[test]
