@@ -6,14 +6,25 @@ use std::process::Command;
 use anyhow::{Result, bail};
 
 use crate::cmd;
+use crate::services::{self, Layout, Service};
 
-/// A benchmark: name, package, bench target, what it measures.
-pub const BENCHES: &[(&str, &str, &str, &str)] = &[(
-    "legacy",
-    "tierstore-legacy",
-    "kline_parse",
-    "kline parsing throughput on 5,000 stocks x 1,250 days (and generating that dataset)",
-)];
+/// A benchmark: name, package, bench target, what it measures, services it needs.
+pub const BENCHES: &[(&str, &str, &str, &str, &[Service])] = &[
+    (
+        "legacy",
+        "tierstore-legacy",
+        "kline_parse",
+        "kline parsing throughput on 5,000 stocks x 1,250 days (and generating that dataset)",
+        &[],
+    ),
+    (
+        "hot",
+        "tierstore-hot",
+        "hot_ops",
+        "hot-tier latency for a 100-position account: account_read, single_read, max_update, held_inc",
+        &[Service::Redis],
+    ),
+];
 
 /// Runs the named benchmarks, or all of them.
 pub fn run(names: &[String]) -> Result<()> {
@@ -33,15 +44,16 @@ pub fn run(names: &[String]) -> Result<()> {
         v
     };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for (name, package, target, what) in chosen {
+    for (name, package, target, what, needs) in chosen {
         eprintln!("xtask: bench {name}: {what}");
-        cmd::run(Command::new(&cargo).current_dir(crate::project_root()).args([
-            "bench",
-            "--package",
-            package,
-            "--bench",
-            target,
-        ]))?;
+        let wanted: Vec<(Service, String)> = needs.iter().map(|s| (*s, s.configured_url())).collect();
+        let running = services::up(&Layout::default_for_workspace(), &wanted)?;
+        let mut c = Command::new(&cargo);
+        c.current_dir(crate::project_root()).args(["bench", "--package", package, "--bench", target]);
+        for r in &running {
+            c.env(r.service.env_var(), &r.url);
+        }
+        cmd::run(&mut c)?;
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ enum Task {
     },
     /// Run benchmarks (all, or those named): each prints a table and JSON lines.
     Bench {
-        /// Benchmarks to run: legacy.
+        /// Benchmarks to run: legacy, hot.
         names: Vec<String>,
     },
     /// What CI runs: services up, fmt --check, clippy -D warnings, all tests, services down.

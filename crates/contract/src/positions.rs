@@ -7,11 +7,24 @@ use tierstore_model::{
 
 use crate::sample::{code, date, price};
 
+/// How a store refuses an account it holds no state for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownAccount {
+    /// `NotFound`: the account is not part of the store at all (legacy: no directory).
+    NotFound,
+    /// `Unavailable`: the store cannot vouch for the account's state (hot tier: never seeded,
+    /// or Redis lost it), so the caller must rehydrate rather than trade on emptiness.
+    Unavailable,
+}
+
 /// What a position store declares about itself.
 #[derive(Debug, Clone)]
 pub struct PositionEnv {
-    /// Two accounts the store can hold (for the legacy tier: configured strategy directories).
+    /// Two accounts the store holds, empty (legacy: configured strategy directories; hot:
+    /// seeded with empty state).
     pub accounts: [AccountId; 2],
+    /// An account the store holds nothing for, and how it refuses it.
+    pub unknown_account: (AccountId, UnknownAccount),
     /// True when closing marks a position closed; false when the store's format deletes the
     /// held-days entry instead (the legacy flat file).
     pub close_marks_closed: bool,
@@ -31,6 +44,27 @@ pub async fn empty_account(store: &dyn PositionStore, env: &PositionEnv) {
     let all = store.account_positions(a).await.expect("account_positions of an empty account");
     assert_eq!(all, AccountPositions::default(), "an untouched account has no state");
     assert_eq!(store.position(a, &code("000001.SZ")).await.expect("position"), None);
+}
+
+/// Every read and write of an account the store holds nothing for is refused as declared,
+/// and a refused write leaves nothing behind.
+pub async fn unknown_account_is_refused(store: &dyn PositionStore, env: &PositionEnv) {
+    let (u, kind) = &env.unknown_account;
+    let x = code("000001.SZ");
+    let check = |what: &str, r: Result<(), StoreError>| {
+        let e = r.expect_err(what);
+        let ok = match kind {
+            UnknownAccount::NotFound => matches!(e, StoreError::NotFound { .. }),
+            UnknownAccount::Unavailable => e.is_unavailable(),
+        };
+        assert!(ok, "{what} on an unknown account: expected {kind:?}, got {e:?}");
+    };
+    check("account_positions", store.account_positions(u).await.map(|_| ()));
+    check("position", store.position(u, &x).await.map(|_| ()));
+    check("open_positions", store.open_positions(u, &[x]).await.map(|_| ()));
+    check("raise_max_price", store.raise_max_price(u, &x, price(10.0)).await.map(|_| ()));
+    check("increment_held_days", store.increment_held_days(u, date("2024-10-10")).await.map(|_| ()));
+    check("account_positions after refused writes", store.account_positions(u).await.map(|_| ()));
 }
 
 /// Opening starts at day 0, leaves open positions alone, and reopens closed ones at 0.
@@ -234,6 +268,30 @@ pub async fn concurrent_extremes_are_kept(store: &dyn PositionStore, env: &Posit
     assert_eq!(p.min_price.map(|p| p.get()), Some(want_min), "lowest of {} updates kept", callers * per);
 }
 
+/// Every position check, in order, each on a fresh store from `setup` (for servers too costly
+/// to start per test, such as a local Redis Cluster).
+pub async fn run_all<G, S: PositionStore>(setup: impl AsyncFn() -> (G, S, PositionEnv)) {
+    macro_rules! each {
+        ($($name:ident),*) => {$(
+            let (_guard, store, env) = setup().await;
+            $name(&store, &env).await;
+        )*};
+    }
+    each!(
+        empty_account,
+        unknown_account_is_refused,
+        open_set_and_read_back,
+        increment_once_per_day,
+        increment_without_positions_marks_the_day,
+        max_rises_min_falls_rounded,
+        close_and_remove,
+        replace_round_trips,
+        accounts_are_separate,
+        concurrent_increment_applies_once,
+        concurrent_extremes_are_kept
+    );
+}
+
 /// Invoked as `position_contract!(module_name, setup_fn)`: a module with one `#[tokio::test]` per position check, each on a fresh store from `$setup`, an async fn
 /// returning `(guard, store, PositionEnv)`; the guard keeps the store's namespace alive.
 #[macro_export]
@@ -253,6 +311,7 @@ macro_rules! position_contract {
             }
 
             check!(empty_account);
+            check!(unknown_account_is_refused);
             check!(open_set_and_read_back);
             check!(increment_once_per_day);
             check!(increment_without_positions_marks_the_day);

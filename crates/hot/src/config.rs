@@ -17,6 +17,9 @@ pub struct HotConfig {
     /// Upper bound of every operation, connecting included, in milliseconds.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// `url` is a seed node of a Redis Cluster.
+    #[serde(default)]
+    pub cluster: bool,
 }
 
 fn default_namespace() -> String {
@@ -30,7 +33,7 @@ fn default_timeout_ms() -> u64 {
 impl HotConfig {
     /// A configuration with default namespace and timeout.
     pub fn new(url: SecretUrl) -> Self {
-        Self { url, namespace: default_namespace(), timeout_ms: default_timeout_ms() }
+        Self { url, namespace: default_namespace(), timeout_ms: default_timeout_ms(), cluster: false }
     }
 
     /// The operation timeout.

@@ -12,6 +12,18 @@ pub(crate) fn unavailable(config: &HotConfig, cause: impl std::fmt::Display) -> 
     StoreError::unavailable(Tier::Hot, "redis", config.url.redacted(), config.url.scrub(&cause.to_string()))
 }
 
+/// The account's state is not in Redis: never seeded, or lost with the server's data.
+pub(crate) fn missing(config: &HotConfig, account: &tierstore_model::AccountId) -> StoreError {
+    unavailable(
+        config,
+        format!(
+            "no state for account {account} in namespace {}: never seeded, or Redis lost it \
+             (restart without persistence, flush, failover); rehydrate it from the legacy tier",
+            config.namespace
+        ),
+    )
+}
+
 /// Maps a driver error. Connection, timeout and authentication problems are `Unavailable`;
 /// anything else means the server answered but not as our schema expects.
 pub(crate) fn from_redis(config: &HotConfig, e: RedisError) -> StoreError {

@@ -7,8 +7,12 @@
 //! nothing of files, SQL or ClickHouse, and never calls another tier.
 
 mod config;
+mod conn;
 mod error;
+pub mod keys;
+mod positions;
+mod scripts;
 mod store;
 
 pub use config::HotConfig;
-pub use store::HotStore;
+pub use store::{Epoch, HotStore, NamespaceStatus};

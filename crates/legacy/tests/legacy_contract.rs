@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use tempfile::TempDir;
 use tierstore_contract::assets::AssetEnv;
-use tierstore_contract::positions::PositionEnv;
+use tierstore_contract::positions::{PositionEnv, UnknownAccount};
 use tierstore_contract::trades::TradeEnv;
 use tierstore_legacy::{HeldDaysFormat, LegacyConfig, LegacyStore};
 use tierstore_model::AccountId;
@@ -33,7 +33,13 @@ async fn store(format: HeldDaysFormat) -> (TempDir, LegacyStore) {
 }
 
 fn position_env(close_marks_closed: bool) -> PositionEnv {
-    PositionEnv { accounts: accounts(), close_marks_closed, concurrency: 8, updates_per_caller: 25 }
+    PositionEnv {
+        accounts: accounts(),
+        unknown_account: (AccountId::new("not_configured").unwrap(), UnknownAccount::NotFound),
+        close_marks_closed,
+        concurrency: 8,
+        updates_per_caller: 25,
+    }
 }
 
 async fn nested() -> (TempDir, LegacyStore, PositionEnv) {

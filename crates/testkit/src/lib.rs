@@ -12,10 +12,12 @@ use std::future::Future;
 mod clickhouse_db;
 mod mysql_db;
 mod redis_ns;
+mod redis_server;
 
 pub use clickhouse_db::ClickhouseDatabase;
 pub use mysql_db::MysqlDatabase;
 pub use redis_ns::RedisNamespace;
+pub use redis_server::{RedisCluster, RedisServer, free_port};
 
 /// The URL of a test service from its environment variable, or the standard local default.
 pub fn service_url(var: &str, default: &str) -> String {

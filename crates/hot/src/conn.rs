@@ -1,0 +1,59 @@
+//! One connection type over a single Redis and a Redis Cluster: both reconnect by themselves
+//! and both are cheap to clone (clones share the multiplexed connection).
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, RedisResult, ScriptInvocation};
+
+use crate::config::HotConfig;
+
+#[derive(Clone)]
+pub enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl Conn {
+    /// Builds the connection without waiting for the server; the first command connects.
+    pub async fn open(config: &HotConfig) -> RedisResult<Conn> {
+        let timeout = config.timeout();
+        if config.cluster {
+            let client = redis::cluster::ClusterClient::builder(vec![config.url.expose().as_str()])
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .retries(1)
+                .build()?;
+            return Ok(Conn::Cluster(client.get_async_connection().await?));
+        }
+        let client = redis::Client::open(config.url.expose().as_str())?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_min_delay(std::time::Duration::from_millis(20))
+            .set_max_delay(timeout / 4);
+        Ok(Conn::Single(ConnectionManager::new_lazy_with_config(client, manager_config)?))
+    }
+
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        match self.clone() {
+            Conn::Single(mut c) => cmd.query_async(&mut c).await,
+            Conn::Cluster(mut c) => cmd.query_async(&mut c).await,
+        }
+    }
+
+    pub async fn invoke<T: FromRedisValue>(&self, inv: &ScriptInvocation<'_>) -> RedisResult<T> {
+        match self.clone() {
+            Conn::Single(mut c) => invoke(inv, &mut c).await,
+            Conn::Cluster(mut c) => invoke(inv, &mut c).await,
+        }
+    }
+}
+
+async fn invoke<T: FromRedisValue>(
+    inv: &ScriptInvocation<'_>,
+    c: &mut impl ConnectionLike,
+) -> RedisResult<T> {
+    // EVALSHA, loading the script first when the server does not know it (after a restart).
+    inv.invoke_async(c).await
+}
