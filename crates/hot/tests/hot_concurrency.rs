@@ -39,8 +39,12 @@ async fn eight_tasks_times_a_thousand_mixed_updates_lose_nothing() {
                 for i in 0..1000 {
                     let p = Price::new("price", price(t, i)).unwrap();
                     match i % 4 {
-                        0 => drop(store.raise_max_price(&a, &shared, p).await.unwrap()),
-                        1 => drop(store.lower_min_price(&a, &shared, p).await.unwrap()),
+                        0 => {
+                            store.raise_max_price(&a, &shared, p).await.unwrap();
+                        }
+                        1 => {
+                            store.lower_min_price(&a, &shared, p).await.unwrap();
+                        }
                         2 => store.set_held_days(&a, &own, HeldDays::Open(i as u32 + 1)).await.unwrap(),
                         _ => {
                             store.raise_max_price(&a, &own, p).await.unwrap();
