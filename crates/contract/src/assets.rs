@@ -48,25 +48,11 @@ pub async fn negative_total_is_refused(store: &dyn AssetStore, env: &AssetEnv) {
     assert!(store.assets(a, None).await.expect("read").is_empty());
 }
 
-/// Invoked as `asset_contract!(module_name, setup_fn)`: a module with one `#[tokio::test]` per asset check; `$setup` returns `(guard, store, AssetEnv)`.
+/// `asset_contract!(module, setup)`: one `#[tokio::test]` per asset check; `setup` returns
+/// `(guard, store, AssetEnv)`.
 #[macro_export]
 macro_rules! asset_contract {
     ($module:ident, $setup:path) => {
-        mod $module {
-            use super::*;
-
-            macro_rules! check {
-                ($name:ident) => {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let (_guard, store, env) = $setup().await;
-                        $crate::assets::$name(&store, &env).await;
-                    }
-                };
-            }
-
-            check!(record_and_read);
-            check!(negative_total_is_refused);
-        }
+        $crate::__contract_tests!($module, $setup, assets, [record_and_read, negative_total_is_refused]);
     };
 }

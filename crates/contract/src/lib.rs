@@ -12,6 +12,26 @@
 //!
 //! This crate depends only on the model: it must not know which backends exist.
 
+/// A module with one `#[tokio::test]` per check of a role's suite; each test builds a fresh
+/// store with `$setup` (an async fn returning `(guard, store, env)`) and runs the check.
+/// Behind the role macros; not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_tests {
+    ($module:ident, $setup:path, $role:ident, [$($check:ident),+ $(,)?]) => {
+        mod $module {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let (_guard, store, env) = $setup().await;
+                    $crate::$role::$check(&store, &env).await;
+                }
+            )+
+        }
+    };
+}
+
 pub mod assets;
 pub mod health;
 pub mod klines;

@@ -292,35 +292,29 @@ pub async fn run_all<G, S: PositionStore>(setup: impl AsyncFn() -> (G, S, Positi
     );
 }
 
-/// Invoked as `position_contract!(module_name, setup_fn)`: a module with one `#[tokio::test]` per position check, each on a fresh store from `$setup`, an async fn
-/// returning `(guard, store, PositionEnv)`; the guard keeps the store's namespace alive.
+/// `position_contract!(module, setup)`: one `#[tokio::test]` per position check, each on a
+/// fresh store from `setup`, an async fn returning `(guard, store, PositionEnv)`; the guard
+/// keeps the store's namespace alive.
 #[macro_export]
 macro_rules! position_contract {
     ($module:ident, $setup:path) => {
-        mod $module {
-            use super::*;
-
-            macro_rules! check {
-                ($name:ident) => {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                    async fn $name() {
-                        let (_guard, store, env) = $setup().await;
-                        $crate::positions::$name(&store, &env).await;
-                    }
-                };
-            }
-
-            check!(empty_account);
-            check!(unknown_account_is_refused);
-            check!(open_set_and_read_back);
-            check!(increment_once_per_day);
-            check!(increment_without_positions_marks_the_day);
-            check!(max_rises_min_falls_rounded);
-            check!(close_and_remove);
-            check!(replace_round_trips);
-            check!(accounts_are_separate);
-            check!(concurrent_increment_applies_once);
-            check!(concurrent_extremes_are_kept);
-        }
+        $crate::__contract_tests!(
+            $module,
+            $setup,
+            positions,
+            [
+                empty_account,
+                unknown_account_is_refused,
+                open_set_and_read_back,
+                increment_once_per_day,
+                increment_without_positions_marks_the_day,
+                max_rises_min_falls_rounded,
+                close_and_remove,
+                replace_round_trips,
+                accounts_are_separate,
+                concurrent_increment_applies_once,
+                concurrent_extremes_are_kept
+            ]
+        );
     };
 }

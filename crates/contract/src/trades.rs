@@ -180,28 +180,16 @@ pub async fn invalid_batch_writes_nothing(store: &dyn TradeStore, env: &TradeEnv
     assert!(store.trades(&q).await.expect("read").is_empty(), "nothing was written");
 }
 
-/// Invoked as `trade_contract!(module_name, setup_fn)`: a module with one `#[tokio::test]` per trade check; `$setup` returns `(guard, store, TradeEnv)`.
+/// `trade_contract!(module, setup)`: one `#[tokio::test]` per trade check; `setup` returns
+/// `(guard, store, TradeEnv)`.
 #[macro_export]
 macro_rules! trade_contract {
     ($module:ident, $setup:path) => {
-        mod $module {
-            use super::*;
-
-            macro_rules! check {
-                ($name:ident) => {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        let (_guard, store, env) = $setup().await;
-                        $crate::trades::$name(&store, &env).await;
-                    }
-                };
-            }
-
-            check!(append_and_read_back);
-            check!(filters);
-            check!(summaries);
-            check!(stream_matches_query);
-            check!(invalid_batch_writes_nothing);
-        }
+        $crate::__contract_tests!(
+            $module,
+            $setup,
+            trades,
+            [append_and_read_back, filters, summaries, stream_matches_query, invalid_batch_writes_nothing]
+        );
     };
 }

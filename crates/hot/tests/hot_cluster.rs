@@ -3,12 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
 
+mod common;
+
 use std::process::Command;
 
-use tierstore_contract::positions::{PositionEnv, UnknownAccount};
 use tierstore_hot::keys::AccountKeys;
 use tierstore_hot::{HotConfig, HotStore};
-use tierstore_model::{AccountId, AccountPositions, PositionStore, SecretUrl};
+use tierstore_model::{AccountId, SecretUrl};
 use tierstore_testkit::{RedisCluster, unique_suffix};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -41,21 +42,12 @@ async fn position_contract_on_a_three_master_cluster() {
     .await;
 
     tierstore_contract::positions::run_all(async || {
-        let mut config = HotConfig::new(SecretUrl::parse("redis.url", &url).unwrap());
-        config.namespace = format!("c{}", unique_suffix());
-        config.cluster = true;
-        let store = HotStore::connect(config).await.unwrap();
-        let accounts = [AccountId::new("prod_pwc").unwrap(), AccountId::new("test_pwc").unwrap()];
-        for a in &accounts {
-            store.replace_account(a, &AccountPositions::default()).await.unwrap();
-        }
-        let env = PositionEnv {
-            accounts,
-            unknown_account: (AccountId::new("never_seeded").unwrap(), UnknownAccount::Unavailable),
-            close_marks_closed: true,
-            concurrency: 16,
-            updates_per_caller: 20,
-        };
+        let namespace = format!("c{}", unique_suffix());
+        let (store, env) = common::seeded_store(&url, |c| {
+            c.namespace = namespace;
+            c.cluster = true;
+        })
+        .await;
         ((), store, env)
     })
     .await;
