@@ -292,7 +292,7 @@ impl TradeStore for LegacyStore {
         spawn_stream(move |tx| {
             let mut chunk = Vec::with_capacity(TRADE_CHUNK);
             for (account, dir) in &dirs {
-                let reader = match JournalReader::open(&dir.join(DEALS), account.clone(), tz) {
+                let mut reader = match JournalReader::open(&dir.join(DEALS), account.clone(), tz) {
                     Ok(Some(r)) => r,
                     Ok(None) => continue,
                     Err(e) => {
@@ -300,7 +300,6 @@ impl TradeStore for LegacyStore {
                         return;
                     }
                 };
-                let mut reader = reader;
                 while let Some((_, row)) = reader.next_row() {
                     match row {
                         Ok(t) if query.matches(&t, &tz) => chunk.push(t),
