@@ -7,7 +7,9 @@
 use std::time::{Duration, Instant};
 
 use tierstore_testkit::{MysqlDatabase, RedisNamespace, clickhouse_url};
-use tierstore_tests::storectl;
+mod support;
+
+use support::storectl;
 
 struct Layout {
     _dir: tempfile::TempDir,

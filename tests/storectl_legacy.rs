@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use tierstore_tests::storectl;
+mod support;
+
+use support::storectl;
 
 fn generate(out: &Path, windows: bool) -> serde_json::Value {
     let mut args = vec![

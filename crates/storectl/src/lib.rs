@@ -1,0 +1,85 @@
+//! `storectl`: operate tierstore from the command line.
+//!
+//! A thin shell over the `tierstore` library: parse arguments, call the library, print text or
+//! JSON, set the exit code. Subcommands live in `cmd/`, one module each. The whole program is
+//! [`run`], so the end-to-end tests can build the very same program as a binary of their own.
+
+mod cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "storectl",
+    version,
+    about = "Operate tierstore: health, migration, verification, rollback, backup"
+)]
+struct Cli {
+    /// Configuration file (default: $TIERSTORE_CONFIG, else ./tierstore.toml, else built-in
+    /// local defaults). Every key can be overridden by a TIERSTORE_* environment variable.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Log more (-v info, -vv debug, -vvv trace); TIERSTORE_LOG takes a tracing filter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Probe every configured service: status, server version, round-trip latency.
+    /// Exits 1 when any service is down.
+    Health(cmd::health::HealthArgs),
+    /// Report what a migration would read from a legacy directory: every file's kind,
+    /// encoding, shape, rows, dates and errors by line. Exits 1 when any file has errors.
+    Inspect(cmd::inspect::InspectArgs),
+    /// Write a realistic legacy dataset (as the Python program writes it) for tests, demos
+    /// and benchmarks. Deterministic for a given seed.
+    GenLegacy(cmd::gen_legacy::GenLegacyArgs),
+}
+
+/// The program: parses the process arguments, runs the command, returns the exit code
+/// (0 success, 1 the check failed, 2 the command could not run).
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("storectl: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Health(args) => cmd::health::run(cli.config.as_deref(), &args).await,
+            Command::Inspect(args) => cmd::inspect::run(&args),
+            Command::GenLegacy(args) => cmd::gen_legacy::run(&args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("storectl: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("TIERSTORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
