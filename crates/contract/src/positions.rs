@@ -268,40 +268,14 @@ pub async fn concurrent_extremes_are_kept(store: &dyn PositionStore, env: &Posit
     assert_eq!(p.min_price.map(|p| p.get()), Some(want_min), "lowest of {} updates kept", callers * per);
 }
 
-/// Every position check, in order, each on a fresh store from `setup` (for servers too costly
-/// to start per test, such as a local Redis Cluster).
-pub async fn run_all<G, S: PositionStore>(setup: impl AsyncFn() -> (G, S, PositionEnv)) {
-    macro_rules! each {
-        ($($name:ident),*) => {$(
-            let (_guard, store, env) = setup().await;
-            $name(&store, &env).await;
-        )*};
-    }
-    each!(
-        empty_account,
-        unknown_account_is_refused,
-        open_set_and_read_back,
-        increment_once_per_day,
-        increment_without_positions_marks_the_day,
-        max_rises_min_falls_rounded,
-        close_and_remove,
-        replace_round_trips,
-        accounts_are_separate,
-        concurrent_increment_applies_once,
-        concurrent_extremes_are_kept
-    );
-}
-
-/// `position_contract!(module, setup)`: one `#[tokio::test]` per position check, each on a
-/// fresh store from `setup`, an async fn returning `(guard, store, PositionEnv)`; the guard
-/// keeps the store's namespace alive.
+/// The position checks, listed once: hands `callback!(args.. [checks])` the list, so the test
+/// macro and [`run_all`] cannot drift apart. Not for direct use.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! position_contract {
-    ($module:ident, $setup:path) => {
-        $crate::__contract_tests!(
-            $module,
-            $setup,
-            positions,
+macro_rules! __position_checks {
+    ($callback:ident!($($args:tt)*)) => {
+        $crate::$callback! {
+            $($args)*
             [
                 empty_account,
                 unknown_account_is_refused,
@@ -315,6 +289,32 @@ macro_rules! position_contract {
                 concurrent_increment_applies_once,
                 concurrent_extremes_are_kept
             ]
-        );
+        }
+    };
+}
+
+/// Runs each listed position check on a fresh store from `$setup`. Behind [`run_all`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __run_position_checks {
+    ($setup:ident [$($check:ident),+ $(,)?]) => {$(
+        let (_guard, store, env) = $setup().await;
+        $crate::positions::$check(&store, &env).await;
+    )+};
+}
+
+/// Every position check, in order, each on a fresh store from `setup` (for servers too costly
+/// to start per test, such as a local Redis Cluster).
+pub async fn run_all<G, S: PositionStore>(setup: impl AsyncFn() -> (G, S, PositionEnv)) {
+    crate::__position_checks!(__run_position_checks!(setup));
+}
+
+/// `position_contract!(module, setup)`: one `#[tokio::test]` per position check, each on a
+/// fresh store from `setup`, an async fn returning `(guard, store, PositionEnv)`; the guard
+/// keeps the store's namespace alive.
+#[macro_export]
+macro_rules! position_contract {
+    ($module:ident, $setup:path) => {
+        $crate::__position_checks!(__contract_tests!($module, $setup, positions,));
     };
 }

@@ -1,7 +1,7 @@
 //! One connection type over a single Redis and a Redis Cluster: both reconnect by themselves
 //! and both are cheap to clone (clones share the multiplexed connection).
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, RedisResult, ScriptInvocation};
 
@@ -42,18 +42,11 @@ impl Conn {
         }
     }
 
+    /// EVALSHA, loading the script first when the server does not know it (after a restart).
     pub async fn invoke<T: FromRedisValue>(&self, inv: &ScriptInvocation<'_>) -> RedisResult<T> {
         match self.clone() {
-            Conn::Single(mut c) => invoke(inv, &mut c).await,
-            Conn::Cluster(mut c) => invoke(inv, &mut c).await,
+            Conn::Single(mut c) => inv.invoke_async(&mut c).await,
+            Conn::Cluster(mut c) => inv.invoke_async(&mut c).await,
         }
     }
-}
-
-async fn invoke<T: FromRedisValue>(
-    inv: &ScriptInvocation<'_>,
-    c: &mut impl ConnectionLike,
-) -> RedisResult<T> {
-    // EVALSHA, loading the script first when the server does not know it (after a restart).
-    inv.invoke_async(c).await
 }
