@@ -60,9 +60,12 @@ impl CoolConfig {
         self.user.clone().unwrap_or_else(|| "default".into())
     }
 
-    /// The password: from the URL, else the `password` key.
+    /// The password: from the URL (user-info or `?password=`), else the `password` key.
     pub fn password(&self) -> Option<String> {
-        self.url.password().or_else(|| self.password.as_ref().map(|p| p.expose().clone()))
+        self.url
+            .password()
+            .or_else(|| self.url.query_param("password"))
+            .or_else(|| self.password.as_ref().map(|p| p.expose().clone()))
     }
 
     /// Where the service lives, printable.
@@ -115,6 +118,10 @@ mod tests {
         assert_eq!((c.user(), c.password().as_deref()), ("default".to_owned(), Some("k3y")));
         assert!(!format!("{c:?}").contains("k3y"));
         assert_eq!(c.scrub("bad k3y"), "bad ***");
+        c = CoolConfig::new(SecretUrl::parse("u", "http://h:8123/?password=qu3ry&user=ops").unwrap());
+        assert_eq!(c.password().as_deref(), Some("qu3ry"));
+        assert_eq!(c.endpoint().address, "http://h:8123/?password=***&user=ops");
+        assert_eq!(c.scrub("bad qu3ry"), "bad ***");
     }
 
     #[test]

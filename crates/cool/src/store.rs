@@ -27,7 +27,7 @@ impl CoolStore {
     pub async fn connect(config: CoolConfig) -> Result<Self> {
         config.validate()?;
         let mut server = clickhouse::Client::default()
-            .with_url(config.url.without_password().as_str().trim_end_matches('/'))
+            .with_url(config.url.without_credentials().as_str().trim_end_matches('/'))
             .with_user(config.user())
             // 18.16 knows neither the validation format nor the settings it sends.
             .with_validation(false)

@@ -141,10 +141,8 @@ async fn run() {
     println!("account_read p99 {:.1} us (goal <= 200 us)", p99.as_secs_f64() * 1e6);
     // Leave nothing behind.
     let mut del = redis::cmd("DEL");
-    for k in tierstore_hot::keys::AccountKeys::new(&config.namespace, &account).all() {
-        del.arg(k);
-    }
-    del.arg(tierstore_hot::keys::accounts_key(&config.namespace))
+    del.arg(tierstore_hot::keys::AccountKeys::new(&config.namespace, &account).positions)
+        .arg(tierstore_hot::keys::accounts_key(&config.namespace))
         .arg(tierstore_hot::keys::epoch_key(&config.namespace));
     if let Ok(client) = redis::Client::open(url.as_str())
         && let Ok(mut c) = client.get_multiplexed_async_connection().await

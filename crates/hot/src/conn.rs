@@ -35,10 +35,33 @@ impl Conn {
         Ok(Conn::Single(ConnectionManager::new_lazy_with_config(client, manager_config)?))
     }
 
+    /// Whether keys of different slots must go in separate commands.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self, Conn::Cluster(_))
+    }
+
     pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
         match self.clone() {
             Conn::Single(mut c) => cmd.query_async(&mut c).await,
             Conn::Cluster(mut c) => cmd.query_async(&mut c).await,
+        }
+    }
+
+    /// Two string keys in one round trip where the topology allows it: one `MGET` on a single
+    /// server; two concurrent `GET`s (to whichever nodes own them) in a cluster.
+    pub async fn get_two(&self, a: &str, b: &str) -> RedisResult<(Option<String>, Option<String>)> {
+        match self.clone() {
+            Conn::Single(mut c) => {
+                let (x, y): (Option<String>, Option<String>) =
+                    redis::cmd("MGET").arg(a).arg(b).query_async(&mut c).await?;
+                Ok((x, y))
+            }
+            Conn::Cluster(c) => {
+                let (mut c1, mut c2) = (c.clone(), c);
+                let ga = redis::cmd("GET").arg(a).to_owned();
+                let gb = redis::cmd("GET").arg(b).to_owned();
+                futures::try_join!(ga.query_async(&mut c1), gb.query_async(&mut c2))
+            }
         }
     }
 

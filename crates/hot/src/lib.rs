@@ -6,13 +6,15 @@
 //! updates atomic. It implements the model's store traits for the roles Redis holds; it knows
 //! nothing of files, SQL or ClickHouse, and never calls another tier.
 
+pub mod codec;
 mod config;
 mod conn;
 mod error;
 pub mod keys;
 mod positions;
-mod scripts;
+pub mod scripts;
 mod store;
 
+pub use codec::Epoch;
 pub use config::HotConfig;
-pub use store::{Epoch, HotStore, NamespaceStatus};
+pub use store::{HotStore, NamespaceStatus, Rehydration};

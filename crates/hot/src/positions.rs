@@ -1,176 +1,108 @@
-//! `PositionStore` on Redis: every operation is one script on the account's slot.
+//! `PositionStore` on Redis: a read is one round trip for the account string and the namespace
+//! marker; every update is one script on the account's slot.
 
 use async_trait::async_trait;
-use redis::{RedisError, Script, ScriptInvocation};
+use redis::{RedisError, Script};
+use tierstore_model::deadline::within;
 use tierstore_model::{
     AccountId, AccountPositions, HeldDays, IncrementOutcome, Position, PositionStore, Price, Result,
     StockCode, StoreError, TradeDate,
 };
 
-use crate::error::{from_redis, missing};
-use crate::keys::{self, AccountKeys, CLOSED};
+use crate::codec::{self, Epoch};
+use crate::error::{NO_STRING, corrupt, from_redis, not_seeded, script_reason};
+use crate::keys::{self, AccountKeys};
 use crate::scripts;
-use crate::store::{Epoch, HotStore};
+use crate::store::{HotStore, NamespaceStatus};
 
 impl HotStore {
     fn keys(&self, account: &AccountId) -> AccountKeys {
         AccountKeys::new(&self.config.namespace, account)
     }
 
-    fn corrupt(&self, account: &AccountId, reason: impl Into<String>) -> StoreError {
-        self.corrupt_at(&format!("{{{account}}}"), reason)
+    fn corrupt_account(&self, account: &AccountId, reason: impl Into<String>) -> StoreError {
+        corrupt(&self.config, &format!("{{{account}}}:pos"), reason)
     }
 
-    /// Data under `<namespace>:<what>` that is not what our schema writes.
-    fn corrupt_at(&self, what: &str, reason: impl Into<String>) -> StoreError {
-        StoreError::corrupt(
-            format!("{}/{}:{what}", self.config.url.redacted(), self.config.namespace),
-            None,
-            reason,
-        )
+    /// Refuses an account string whose epoch is not the namespace's current one.
+    fn check_epoch(&self, account: &AccountId, epoch: &Epoch, marker: Option<&str>) -> Result<()> {
+        let status =
+            NamespaceStatus::parse(marker).map_err(|reason| corrupt(&self.config, "epoch", reason))?;
+        match status.epoch() {
+            None => Err(not_seeded(
+                &self.config,
+                account,
+                "the namespace marker is missing: Redis lost the namespace",
+            )),
+            Some(current) if current != epoch => Err(not_seeded(
+                &self.config,
+                account,
+                format!("the account string is from epoch {epoch} but the namespace is in epoch {current}"),
+            )),
+            Some(_) => Ok(()),
+        }
     }
 
-    /// Runs a script on one account's keys; a refusal because the account is not seeded is
-    /// reported as missing state.
+    /// Runs a script on one account (see `scripts` for the calling convention) and maps its
+    /// refusals.
     async fn script<T: redis::FromRedisValue>(
         &self,
         account: &AccountId,
         script: &Script,
         args: &[String],
     ) -> Result<T> {
-        let k = self.keys(account);
-        let mut inv: ScriptInvocation<'_> = script.prepare_invoke();
-        for key in k.all() {
-            inv.key(key);
-        }
-        for a in args {
-            inv.arg(a);
-        }
-        match tokio::time::timeout(self.config.timeout(), self.conn.invoke(&inv)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) if unseeded(&e) => Err(missing(&self.config, account)),
-            Ok(Err(e)) => Err(from_redis(&self.config, e)),
-            Err(_) => Err(crate::error::unavailable(
-                &self.config,
-                format!("no answer within {} ms", self.config.timeout_ms),
-            )),
-        }
-    }
-
-    fn parse_held(&self, account: &AccountId, code: &str, v: &str) -> Result<HeldDays> {
-        if v == CLOSED {
-            return Ok(HeldDays::Closed);
-        }
-        v.parse::<u32>()
-            .map(HeldDays::Open)
-            .map_err(|_| self.corrupt(account, format!("held days of {code} is {v:?}")))
-    }
-
-    fn parse_price(&self, account: &AccountId, field: &str, code: &str, v: &str) -> Result<Price> {
-        v.parse::<f64>()
-            .map_err(|_| self.corrupt(account, format!("{field} of {code} is {v:?}")))
-            .and_then(|p| Price::new(field, p).map_err(|e| self.corrupt(account, e.to_string())))
-    }
-
-    fn parse_code(&self, account: &AccountId, code: &str) -> Result<StockCode> {
-        StockCode::parse(code).map_err(|e| self.corrupt(account, e.to_string()))
-    }
-
-    /// Replaces an account's state in `epoch` (seeding it), and lists the account.
-    pub(crate) async fn replace_in_epoch(
-        &self,
-        account: &AccountId,
-        state: &AccountPositions,
-        epoch: &Epoch,
-    ) -> Result<()> {
-        let mut blob =
-            format!("@{}|{}", epoch.0, state.last_increment.map(|d| d.to_string()).unwrap_or_default());
-        for (code, p) in &state.positions {
-            if *p != Position::default() {
-                blob.push('\n');
-                blob.push_str(code.as_str());
-                blob.push('=');
-                blob.push_str(&encode(p));
+        let positions = self.keys(account).positions;
+        let marker_key = keys::epoch_key(&self.config.namespace);
+        within(&self.endpoint, self.config.timeout(), async {
+            let mut inv = script.prepare_invoke();
+            inv.key(&positions);
+            if self.conn.is_cluster() {
+                // The marker lives in another slot: read it first and pass it along.
+                let marker: Option<String> = self
+                    .conn
+                    .query(redis::cmd("GET").arg(&marker_key))
+                    .await
+                    .map_err(|e| from_redis(&self.config, e))?;
+                inv.arg(marker.unwrap_or_default());
+            } else {
+                inv.key(&marker_key);
+                inv.arg("");
             }
-        }
-        // One SET replaces the whole state atomically: this is how an account is seeded.
-        self.run::<()>(redis::cmd("SET").arg(&self.keys(account).positions).arg(blob)).await?;
-        let _: i64 = self
-            .run(redis::cmd("SADD").arg(keys::accounts_key(&self.config.namespace)).arg(account.as_str()))
-            .await?;
-        Ok(())
+            for a in args {
+                inv.arg(a);
+            }
+            self.conn.invoke(&inv).await.map_err(|e| self.script_error(account, e))
+        })
+        .await
     }
-}
 
-impl HotStore {
-    /// The whole account: one `GET`, one round trip.
+    fn script_error(&self, account: &AccountId, e: RedisError) -> StoreError {
+        match e.code() {
+            Some("UNSEEDED") => not_seeded(&self.config, account, NO_STRING),
+            Some("STALE") => not_seeded(&self.config, account, script_reason(&e)),
+            Some("CORRUPT") => self.corrupt_account(account, script_reason(&e)),
+            _ => from_redis(&self.config, e),
+        }
+    }
+
+    /// The whole account: the string and the marker in one round trip, decoded and checked.
     async fn read_account(&self, account: &AccountId) -> Result<AccountPositions> {
-        let blob: Option<String> = self.run(redis::cmd("GET").arg(&self.keys(account).positions)).await?;
-        let blob = blob.ok_or_else(|| missing(&self.config, account))?;
-        let mut lines = blob.split('\n');
-        let header = lines.next().unwrap_or_default();
-        let inc = header.strip_prefix('@').and_then(|h| h.split_once('|')).map(|(_, inc)| inc).ok_or_else(
-            || self.corrupt(account, format!("header is {header:?}, expected @<epoch>|<date>")),
-        )?;
-        let mut state = AccountPositions::default();
-        if !inc.is_empty() {
-            state.last_increment =
-                Some(TradeDate::parse(inc).map_err(|e| self.corrupt(account, e.to_string()))?);
-        }
-        for line in lines {
-            let (code, value) = line.split_once('=').ok_or_else(|| {
-                self.corrupt(account, format!("line {line:?}, expected <code>=<held>|<max>|<min>"))
-            })?;
-            state.positions.insert(self.parse_code(account, code)?, self.decode(account, code, value)?);
-        }
+        let positions = self.keys(account).positions;
+        let marker_key = keys::epoch_key(&self.config.namespace);
+        let (blob, marker) = within(&self.endpoint, self.config.timeout(), async {
+            self.conn.get_two(&positions, &marker_key).await.map_err(|e| from_redis(&self.config, e))
+        })
+        .await?;
+        let blob = blob.ok_or_else(|| not_seeded(&self.config, account, NO_STRING))?;
+        let (epoch, state) =
+            codec::decode(&blob).map_err(|m| self.corrupt_account(account, m.to_string()))?;
+        self.check_epoch(account, &epoch, marker.as_deref())?;
         Ok(state)
     }
 
-    /// Reads a position value `held|max|min`.
-    fn decode(&self, account: &AccountId, code: &str, value: &str) -> Result<Position> {
-        let mut parts = value.split('|');
-        let (Some(h), Some(x), Some(n), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(
-                self.corrupt(account, format!("position of {code} is {value:?}, expected held|max|min"))
-            );
-        };
-        Ok(Position {
-            held_days: (!h.is_empty()).then(|| self.parse_held(account, code, h)).transpose()?,
-            max_price: (!x.is_empty())
-                .then(|| self.parse_price(account, "max_price", code, x))
-                .transpose()?,
-            min_price: (!n.is_empty())
-                .then(|| self.parse_price(account, "min_price", code, n))
-                .transpose()?,
-        })
+    fn stored_price(&self, account: &AccountId, field: &str, text: &str) -> Result<Price> {
+        codec::decode_price(field, text).map_err(|reason| self.corrupt_account(account, reason))
     }
-}
-
-/// Writes a position value `held|max|min`.
-fn encode(p: &Position) -> String {
-    format!(
-        "{}|{}|{}",
-        p.held_days.map(held_value).unwrap_or_default(),
-        p.max_price.map(price_value).unwrap_or_default(),
-        p.min_price.map(price_value).unwrap_or_default()
-    )
-}
-
-fn unseeded(e: &RedisError) -> bool {
-    e.code() == Some("UNSEEDED") || e.to_string().contains("UNSEEDED")
-}
-
-fn held_value(h: HeldDays) -> String {
-    match h {
-        HeldDays::Open(n) => n.to_string(),
-        HeldDays::Closed => CLOSED.to_owned(),
-    }
-}
-
-/// Rounded to 3 decimals, in the shortest text that reads back as the same float.
-fn price_value(p: Price) -> String {
-    p.round3().get().to_string()
 }
 
 #[async_trait]
@@ -188,24 +120,21 @@ impl PositionStore for HotStore {
             self.run(redis::cmd("SMEMBERS").arg(keys::accounts_key(&self.config.namespace))).await?;
         let mut out: Vec<AccountId> = raw
             .into_iter()
-            .map(|a| AccountId::new(a).map_err(|e| self.corrupt_at("accounts", e.to_string())))
+            .map(|a| AccountId::new(a).map_err(|e| corrupt(&self.config, "accounts", e.to_string())))
             .collect::<Result<_>>()?;
         out.sort();
         Ok(out)
     }
 
     async fn open_positions(&self, account: &AccountId, codes: &[StockCode]) -> Result<u32> {
+        // Even with no codes, an account that is not current is refused.
         let args: Vec<String> = codes.iter().map(ToString::to_string).collect();
-        if args.is_empty() {
-            // Still refuse an account that is not seeded.
-            self.account_positions(account).await?;
-            return Ok(0);
-        }
         self.script(account, &scripts::OPEN, &args).await
     }
 
     async fn set_held_days(&self, account: &AccountId, code: &StockCode, days: HeldDays) -> Result<()> {
-        let _: i64 = self.script(account, &scripts::SET_HELD, &[code.to_string(), held_value(days)]).await?;
+        let _: i64 =
+            self.script(account, &scripts::SET_HELD, &[code.to_string(), codec::held_text(days)]).await?;
         Ok(())
     }
 
@@ -220,31 +149,33 @@ impl PositionStore for HotStore {
     }
 
     async fn raise_max_price(&self, account: &AccountId, code: &StockCode, price: Price) -> Result<Price> {
-        let stored: String =
-            self.script(account, &scripts::RAISE_MAX, &[code.to_string(), price_value(price)]).await?;
-        self.parse_price(account, "max_price", code.as_str(), &stored)
+        let price = codec::price_text(price.round3("max_price")?);
+        let stored: String = self.script(account, &scripts::RAISE_MAX, &[code.to_string(), price]).await?;
+        self.stored_price(account, "max_price", &stored)
     }
 
     async fn lower_min_price(&self, account: &AccountId, code: &StockCode, price: Price) -> Result<Price> {
-        let stored: String =
-            self.script(account, &scripts::LOWER_MIN, &[code.to_string(), price_value(price)]).await?;
-        self.parse_price(account, "min_price", code.as_str(), &stored)
+        let price = codec::price_text(price.round3("min_price")?);
+        let stored: String = self.script(account, &scripts::LOWER_MIN, &[code.to_string(), price]).await?;
+        self.stored_price(account, "min_price", &stored)
     }
 
     async fn increment_held_days(&self, account: &AccountId, today: TradeDate) -> Result<IncrementOutcome> {
         let (applied, value): (i64, String) =
             self.script(account, &scripts::INCREMENT, &[today.to_string()]).await?;
         if applied == 1 {
-            let incremented =
-                value.parse().map_err(|_| self.corrupt(account, format!("increment count {value:?}")))?;
+            let incremented = value
+                .parse()
+                .map_err(|_| self.corrupt_account(account, format!("increment count {value:?}")))?;
             return Ok(IncrementOutcome::Applied { date: today, incremented });
         }
-        let date = TradeDate::parse(&value).map_err(|e| self.corrupt(account, e.to_string()))?;
+        let date = TradeDate::parse(&value).map_err(|e| self.corrupt_account(account, e.to_string()))?;
         Ok(IncrementOutcome::AlreadyApplied { date })
     }
 
     async fn replace_account(&self, account: &AccountId, state: &AccountPositions) -> Result<()> {
+        let state = state.rounded()?;
         let epoch = self.current_epoch().await?;
-        self.replace_in_epoch(account, state, &epoch).await
+        self.seed_in(account, &state, &epoch).await
     }
 }

@@ -57,11 +57,12 @@ async fn outage_fails_fast_then_reconnects_and_reports_lost_data() {
     };
     assert_eq!(lost, NamespaceStatus::Missing, "the lost-data marker");
     let err = store.account_positions(&a).await.expect_err("empty is not the truth");
-    assert!(err.is_unavailable() && err.to_string().contains("rehydrate"), "{err}");
+    assert!(err.needs_rehydrate() && err.to_string().contains("rehydrate"), "{err}");
     let err = store
         .increment_held_days(&a, TradeDate::parse("2024-10-10").unwrap())
         .await
         .expect_err("no +1 on nothing");
+    assert!(err.needs_rehydrate(), "{err:?}");
     assert!(err.to_string().contains("never seeded, or Redis lost it"), "{err}");
 
     // Rehydrating from the files' truth brings the account back.

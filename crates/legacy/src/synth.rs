@@ -234,8 +234,8 @@ fn write_positions(
             open += 1;
         }
         let base = rng.random_range(5.0..80.0);
-        let hi = Price::new("max_price", base * rng.random_range(1.0..1.3))?.round3();
-        let lo = Price::new("min_price", base * rng.random_range(0.75..1.0))?.round3();
+        let hi = Price::new("max_price", base * rng.random_range(1.0..1.3))?.round3("max_price")?;
+        let lo = Price::new("min_price", base * rng.random_range(0.75..1.0))?.round3("min_price")?;
         max.insert(
             key.clone(),
             serde_json::Number::from_f64(hi.get()).map(Value::Number).unwrap_or(Value::Null),

@@ -36,6 +36,7 @@ fn position_env(close_marks_closed: bool) -> PositionEnv {
     PositionEnv {
         accounts: accounts(),
         unknown_account: (AccountId::new("not_configured").unwrap(), UnknownAccount::NotFound),
+        replace_seeds_unknown: false,
         close_marks_closed,
         concurrency: 8,
         updates_per_caller: 25,

@@ -124,7 +124,7 @@ async fn unchanged_state_is_written_back_byte_for_byte() {
     let l = layout().await;
     let files = [
         ("held_days.json", NESTED_BEFORE.to_owned()),
-        ("max_price.json", "{\n    \"000001.SZ\": 10.52,\n    \"600000.SH\": 1e-05\n}".to_owned()),
+        ("max_price.json", "{\n    \"000001.SZ\": 10.52,\n    \"600000.SH\": 0.001\n}".to_owned()),
         ("min_price.json", "{\n    \"SZ000001\": 9.0\n}\n".to_owned()),
     ];
     for (name, text) in &files {
@@ -139,7 +139,7 @@ async fn unchanged_state_is_written_back_byte_for_byte() {
     // A real rewrite of each file reproduces the untouched parts exactly.
     l.store.raise_max_price(&acct(), &code("000002.SZ"), Price::new("p", 5.0).unwrap()).await.unwrap();
     let max = String::from_utf8(l.read("max_price.json")).unwrap();
-    assert_eq!(max, "{\n    \"000001.SZ\": 10.52,\n    \"600000.SH\": 1e-05,\n    \"000002.SZ\": 5.0\n}");
+    assert_eq!(max, "{\n    \"000001.SZ\": 10.52,\n    \"600000.SH\": 0.001,\n    \"000002.SZ\": 5.0\n}");
     l.store.lower_min_price(&acct(), &code("000001.SZ"), Price::new("p", 8.5).unwrap()).await.unwrap();
     assert_eq!(String::from_utf8(l.read("min_price.json")).unwrap(), "{\n    \"SZ000001\": 8.5\n}\n");
 }

@@ -88,6 +88,20 @@ pub enum StoreError {
         /// One-line cause, passwords redacted.
         cause: String,
     },
+    /// The tier holds no current copy of this state: never seeded, lost by the server (a
+    /// restart without persistence, a flush, a failover to an empty replica), or left over
+    /// from an earlier generation (an old snapshot, a lagging replica, an interrupted
+    /// rehydration). Nothing was read or written. The caller reads the legacy tier instead
+    /// and rehydrates this one from it; retrying the same tier does not help until then.
+    #[error("{tier} tier holds no current state for {what}: {reason}; rehydrate it from the legacy tier")]
+    NotSeeded {
+        /// Which tier.
+        tier: Tier,
+        /// What is missing, e.g. `account prod_pwc in namespace tierstore`.
+        what: String,
+        /// Why the tier cannot vouch for it.
+        reason: String,
+    },
     /// Stored data cannot be read as what it claims to be.
     #[error("corrupt data in {}{}: {reason}", path.display(), fmt_line(*line))]
     Corrupt {
@@ -172,9 +186,26 @@ impl StoreError {
         StoreError::corrupt(path, Some(line), reason)
     }
 
-    /// True when retrying later or on another tier may succeed.
+    /// A [`StoreError::NotSeeded`].
+    pub fn not_seeded(tier: Tier, what: impl Into<String>, reason: impl Into<String>) -> Self {
+        StoreError::NotSeeded { tier, what: what.into(), reason: reason.into() }
+    }
+
+    /// True when the tier could not be asked (down, unreachable, timed out, refusing for now):
+    /// retrying later may succeed.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, StoreError::Unavailable { .. })
+    }
+
+    /// True when the tier answered that it holds no current copy: rehydrate it.
+    pub fn needs_rehydrate(&self) -> bool {
+        matches!(self, StoreError::NotSeeded { .. })
+    }
+
+    /// True when another tier should serve the call: this one is unavailable or holds no
+    /// current copy.
+    pub fn falls_back(&self) -> bool {
+        self.is_unavailable() || self.needs_rehydrate()
     }
 }
 
@@ -254,6 +285,19 @@ mod tests {
         let e = StoreError::unavailable(Tier::Hot, "redis", "redis://127.0.0.1:1/", "a\nb\r\nc");
         assert_eq!(e.to_string(), "hot tier (redis at redis://127.0.0.1:1/) unavailable: a | b | c");
         assert!(e.is_unavailable());
+    }
+
+    #[test]
+    fn not_seeded_is_told_apart_from_unavailable() {
+        let e = StoreError::not_seeded(Tier::Hot, "account prod_pwc in namespace ts", "never seeded");
+        assert_eq!(
+            e.to_string(),
+            "hot tier holds no current state for account prod_pwc in namespace ts: never seeded; \
+             rehydrate it from the legacy tier"
+        );
+        assert!(e.needs_rehydrate() && e.falls_back() && !e.is_unavailable());
+        let down = StoreError::unavailable(Tier::Hot, "redis", "redis://127.0.0.1:1/", "refused");
+        assert!(down.is_unavailable() && down.falls_back() && !down.needs_rehydrate());
     }
 
     #[test]

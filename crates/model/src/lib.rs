@@ -7,14 +7,17 @@
 //! ([`PositionStore`], [`TradeStore`], [`KlineStore`], [`AssetStore`], [`AccountStore`],
 //! [`StrategyStore`], [`UserStore`], [`HealthProbe`]).
 //!
-//! It performs no I/O and knows nothing of Redis, SQL, ClickHouse or file layouts: parsing
+//! It performs no I/O (its one runtime dependency is tokio's timer, behind [`deadline`]) and
+//! knows nothing of Redis, SQL, ClickHouse or file layouts: parsing
 //! here is of single values, so every tier validates input the same way and rejects it with
 //! an error that names the field and the value.
 
 pub mod account;
 pub mod asset;
+pub mod clock;
 pub mod code;
 pub mod date;
+pub mod deadline;
 pub mod error;
 pub mod health;
 pub mod ident;
@@ -31,6 +34,7 @@ pub mod user;
 
 pub use account::{Account, AccountStatus, AccountUpdate, Broker, NewAccount};
 pub use asset::AssetPoint;
+pub use clock::{Clock, FixedClock, SystemClock, market_today};
 pub use code::{CodeStyle, Market, StockCode};
 pub use date::{DateRange, TradeDate};
 pub use error::{Result, StoreError, Tier};

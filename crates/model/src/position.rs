@@ -72,6 +72,18 @@ pub struct Position {
     pub min_price: Option<Price>,
 }
 
+impl Position {
+    /// The same position with its prices rounded to 3 decimals, as every tier stores them; a
+    /// price that rounds to zero is refused naming its field (`max_price`/`min_price`).
+    pub fn rounded(&self) -> Result<Position, StoreError> {
+        Ok(Position {
+            held_days: self.held_days,
+            max_price: self.max_price.map(|p| p.round3("max_price")).transpose()?,
+            min_price: self.min_price.map(|p| p.round3("min_price")).transpose()?,
+        })
+    }
+}
+
 /// The whole position state of one account: what the strategy reads at every tick, and what
 /// migration and verification move between tiers as one unit.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -84,6 +96,22 @@ pub struct AccountPositions {
 }
 
 impl AccountPositions {
+    /// The same state with every price rounded as the tiers store it ([`Position::rounded`]);
+    /// an error names the stock as well as the field.
+    pub fn rounded(&self) -> Result<AccountPositions, StoreError> {
+        let mut positions = BTreeMap::new();
+        for (code, p) in &self.positions {
+            let p = p.rounded().map_err(|e| match e {
+                StoreError::InvalidInput { field, value, reason } => {
+                    StoreError::invalid(format!("{field} of {code}"), value, reason)
+                }
+                other => other,
+            })?;
+            positions.insert(*code, p);
+        }
+        Ok(AccountPositions { last_increment: self.last_increment, positions })
+    }
+
     /// Open positions (held-days present and not closed).
     pub fn open_count(&self) -> usize {
         self.positions.values().filter(|p| p.held_days.is_some_and(HeldDays::is_open)).count()
@@ -125,6 +153,29 @@ mod tests {
         assert_eq!(serde_json::to_string(&HeldDays::Closed).unwrap(), "null");
         assert_eq!(serde_json::from_str::<HeldDays>("7").unwrap(), HeldDays::Open(7));
         assert!(serde_json::from_str::<HeldDays>("-7").is_err());
+    }
+
+    #[test]
+    fn rounded_state_rounds_every_price_and_refuses_zero() {
+        let code = StockCode::parse("000001.SZ").unwrap();
+        let mut ap = AccountPositions::default();
+        ap.positions.insert(
+            code,
+            Position {
+                held_days: Some(HeldDays::Open(2)),
+                max_price: Some(Price::new("max_price", 10.0005).unwrap()),
+                min_price: Some(Price::new("min_price", 9.9999).unwrap()),
+            },
+        );
+        let r = ap.rounded().unwrap();
+        assert_eq!(r.positions[&code].max_price.map(Price::get), Some(10.001));
+        assert_eq!(r.positions[&code].min_price.map(Price::get), Some(10.0));
+        ap.positions.get_mut(&code).unwrap().min_price = Some(Price::new("min_price", 0.0004).unwrap());
+        let e = ap.rounded().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"invalid min_price of 000001.SZ "0.0004": rounds to 0.000 at 3 decimals; a position price must be at least 0.0005"#
+        );
     }
 
     #[test]

@@ -62,9 +62,24 @@ impl Price {
 
     /// Rounded to 3 decimals the way Python's `round(x, 3)` does (correctly rounded from the
     /// exact binary value, ties to even), so 9.9999 becomes 10.0 — never truncated to 9.999.
-    #[must_use]
-    pub fn round3(self) -> Price {
-        Price(round_decimals(self.0, 3))
+    ///
+    /// Position prices are stored rounded, so a price that rounds to 0.000 (e.g. 0.0004) would
+    /// become an unreadable zero in every tier: it is refused here, naming `field` and the value.
+    pub fn round3(self, field: &str) -> Result<Price, StoreError> {
+        let rounded = round_decimals(self.0, 3);
+        if rounded <= 0.0 {
+            return Err(StoreError::invalid(
+                field,
+                self.0.to_string(),
+                "rounds to 0.000 at 3 decimals; a position price must be at least 0.0005",
+            ));
+        }
+        Ok(Price(rounded))
+    }
+
+    /// Whether the value already has at most 3 decimals (what every tier stores for positions).
+    pub fn is_rounded3(self) -> bool {
+        round_decimals(self.0, 3) == self.0
     }
 }
 
@@ -113,8 +128,9 @@ fn parse_float(s: &str) -> Option<f64> {
 #[serde(transparent)]
 pub struct Volume(u64);
 
-/// Integers above this are not exact in an `f64`, so a float spelling cannot be trusted.
-const MAX_EXACT_FLOAT_INT: f64 = 9_007_199_254_740_992.0;
+/// 2^53: from here on, neighbouring integers share one `f64`, so a float spelling such as
+/// `9007199254740993.0` cannot say which integer it meant.
+const FLOAT_INT_LIMIT: f64 = 9_007_199_254_740_992.0;
 
 impl Volume {
     /// Wraps a count of shares.
@@ -135,8 +151,12 @@ impl Volume {
         if f.fract() != 0.0 {
             return Err(StoreError::invalid(field, s, "must be a whole number of shares"));
         }
-        if f > MAX_EXACT_FLOAT_INT {
-            return Err(StoreError::invalid(field, s, "too large to be exact"));
+        if f >= FLOAT_INT_LIMIT {
+            return Err(StoreError::invalid(
+                field,
+                s,
+                "a float spelling at or above 2^53 is not exact; write the volume as an integer",
+            ));
         }
         Ok(Volume(f as u64))
     }
@@ -144,6 +164,12 @@ impl Volume {
     /// The count.
     pub fn get(self) -> u64 {
         self.0
+    }
+
+    /// Whether a float spelling (`12345.0`) of this volume reads back as the same integer,
+    /// i.e. the volume is below 2^53.
+    pub fn survives_float_spelling(self) -> bool {
+        (self.0 as f64) < FLOAT_INT_LIMIT && self.0 < (1 << 53)
     }
 }
 
@@ -213,15 +239,29 @@ mod tests {
         assert!(Price::new("max_price", f64::INFINITY).is_err());
     }
 
+    /// Expected values are CPython 3.11's `round(v, 3)`.
     #[test]
     fn round3_rounds_like_python_never_truncates() {
-        let r = |v: f64| Price::new("p", v).unwrap().round3().get();
+        let r = |v: f64| Price::new("p", v).unwrap().round3("max_price").unwrap().get();
         assert_eq!(r(9.9999), 10.0);
         assert_eq!(r(10.0004), 10.0);
         assert_eq!(r(10.0005), 10.001); // 10.0005 is 10.000500000000000611 in binary
+        assert_eq!(r(1.0005), 1.0); // 1.0005 is 1.000499999999999945 in binary
+        assert_eq!(r(9.9995), 9.999);
         assert_eq!(r(1.0625), 1.062); // an exact tie: to even, as Python's round(1.0625, 3)
+        assert_eq!(r(10.0625), 10.062);
         assert_eq!(r(2.675), 2.675);
-        assert_eq!(round_decimals(0.0004, 3), 0.0);
+        assert_eq!(r(0.0005), 0.001);
+        assert!(Price::new("p", 2.675).unwrap().is_rounded3());
+        assert!(!Price::new("p", 2.6755).unwrap().is_rounded3());
+    }
+
+    #[test]
+    fn a_price_that_rounds_to_zero_is_refused_naming_field_and_value() {
+        let e = Price::new("p", 0.0004).unwrap().round3("min_price").unwrap_err();
+        let StoreError::InvalidInput { field, value, reason } = &e else { panic!("{e:?}") };
+        assert_eq!((field.as_str(), value.as_str()), ("min_price", "0.0004"));
+        assert!(reason.contains("rounds to 0.000"), "{reason}");
     }
 
     #[test]
@@ -230,7 +270,13 @@ mod tests {
         assert_eq!(Volume::parse("volume", "12345.0").unwrap().get(), 12345);
         assert_eq!(Volume::parse("volume", "0").unwrap().get(), 0);
         assert_eq!(Volume::parse("volume", "1.5e3").unwrap().get(), 1500);
-        for s in ["-1", "-1.0", "12.5", "", "x", "nan", "1e300", "+-1"] {
+        assert_eq!(Volume::parse("volume", "9007199254740991.0").unwrap().get(), 9_007_199_254_740_991);
+        assert_eq!(Volume::parse("volume", "9007199254740993").unwrap().get(), 9_007_199_254_740_993);
+        assert!(Volume::new(9_007_199_254_740_991).survives_float_spelling());
+        assert!(!Volume::new(9_007_199_254_740_992).survives_float_spelling());
+        for s in
+            ["-1", "-1.0", "12.5", "", "x", "nan", "1e300", "+-1", "9007199254740992.0", "9007199254740993.0"]
+        {
             let e = Volume::parse("volume", s).unwrap_err();
             let StoreError::InvalidInput { field, value, .. } = &e else { panic!("{s}") };
             assert_eq!((field.as_str(), value.as_str()), ("volume", s));
@@ -255,7 +301,7 @@ mod tests {
 
         #[test]
         fn round3_is_idempotent_and_close(v in 0.001f64..100_000.0) {
-            let once = Price::new("p", v).unwrap().round3().get();
+            let once = Price::new("p", v).unwrap().round3("p").unwrap().get();
             proptest::prop_assert!((once - v).abs() <= 0.0005 + 1e-9);
             proptest::prop_assert_eq!(round_decimals(once, 3), once);
         }

@@ -73,41 +73,92 @@ impl SecretUrl {
         &self.0
     }
 
-    /// The URL with the password replaced by `***`: safe for logs, errors and output.
+    /// The URL with every credential replaced by `***`: the user-info password and the values
+    /// of credential query parameters (`?password=`, `token`, `secret`, `key`, ... — ClickHouse
+    /// URLs carry them there). Safe for logs, errors and output.
     pub fn redacted(&self) -> String {
         let mut u = self.0.clone();
         if u.password().is_some() {
             // Setting a password fails only for URLs that cannot have one, which then have none.
             let _ = u.set_password(Some(REDACTED));
         }
+        if let Some(q) = u.query() {
+            let q = redact_query(q);
+            u.set_query(Some(&q));
+        }
         u.to_string()
     }
 
-    /// The password, if any (for redacting it out of driver messages).
+    /// The user-info password, if any, percent-decoded.
     pub fn password(&self) -> Option<String> {
         self.0.password().map(percent_decode)
     }
 
-    /// The same URL with a different password (for clients that take it separately).
-    pub fn without_password(&self) -> Url {
+    /// The value of query parameter `name` (e.g. ClickHouse's `password`), percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.0.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+
+    /// The same URL without any credential: no user-info password and no credential query
+    /// parameters (for clients that take the password separately).
+    pub fn without_credentials(&self) -> Url {
         let mut u = self.0.clone();
         let _ = u.set_password(None);
+        if let Some(q) = u.query() {
+            let kept: Vec<&str> = q
+                .split('&')
+                .filter(|pair| !is_credential_param(pair.split('=').next().unwrap_or("")))
+                .collect();
+            if kept.is_empty() {
+                u.set_query(None);
+            } else {
+                u.set_query(Some(&kept.join("&")));
+            }
+        }
         u
     }
 
-    /// Replaces every occurrence of this URL's password in a driver message with `***`.
-    pub fn scrub(&self, message: &str) -> String {
-        match self.0.password() {
-            Some(raw) if !raw.is_empty() => {
-                let decoded = percent_decode(raw);
-                let mut out = message.replace(raw, REDACTED);
-                if !decoded.is_empty() && decoded != raw {
-                    out = out.replace(&decoded, REDACTED);
-                }
-                out
+    /// Every credential this URL carries, as written and percent-decoded (what a driver
+    /// message may echo).
+    fn credentials(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut push = |raw: &str| {
+            if raw.is_empty() {
+                return;
             }
-            _ => message.to_owned(),
+            let decoded = percent_decode(raw);
+            // `+` means space in a query string.
+            let plus = percent_decode(&raw.replace('+', " "));
+            for v in [raw.to_owned(), decoded, plus] {
+                if !v.is_empty() && !out.contains(&v) {
+                    out.push(v);
+                }
+            }
+        };
+        if let Some(p) = self.0.password() {
+            push(p);
         }
+        if let Some(q) = self.0.query() {
+            for pair in q.split('&') {
+                if let Some((name, value)) = pair.split_once('=')
+                    && is_credential_param(name)
+                {
+                    push(value);
+                }
+            }
+        }
+        // Longest first, so a secret that contains another is replaced whole.
+        out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        out
+    }
+
+    /// Replaces every occurrence of this URL's credentials in a driver message with `***`.
+    pub fn scrub(&self, message: &str) -> String {
+        let mut out = message.to_owned();
+        for secret in self.credentials() {
+            out = out.replace(&secret, REDACTED);
+        }
+        out
     }
 
     /// The host and port, e.g. `127.0.0.1:6379`, for messages that need no URL.
@@ -118,6 +169,27 @@ impl SecretUrl {
             _ => self.redacted(),
         }
     }
+}
+
+/// Whether a query parameter named `name` carries a credential. Errs on the side of hiding.
+pub fn is_credential_param(name: &str) -> bool {
+    let n = percent_decode(name).to_ascii_lowercase();
+    ["pass", "pwd", "token", "secret", "key", "auth", "credential", "signature", "sig"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+/// A raw query string with the values of credential parameters replaced by `***`, every
+/// other byte as it was.
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_credential_param(name) => format!("{name}={REDACTED}"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn percent_decode(s: &str) -> String {
@@ -173,6 +245,37 @@ mod tests {
         assert_eq!(u.host_port(), "127.0.0.1:6380");
         assert_eq!(u.scrub("auth failed for s3cr@t and s3cr%40t"), "auth failed for *** and ***");
         assert!(!format!("{:?}", Secret::new("hunter2")).contains("hunter2"));
+    }
+
+    #[test]
+    fn query_string_credentials_never_print() {
+        let u = SecretUrl::parse(
+            "clickhouse.url",
+            "http://ops@127.0.0.1:8123/?database=ts&password=pa%2455&access_token=t0k3n&x_api_key=k3y+z&compress=1",
+        )
+        .unwrap();
+        let shown = [format!("{u}"), format!("{u:?}"), serde_json::to_string(&u).unwrap(), u.redacted()];
+        for s in &shown {
+            for secret in ["pa%2455", "pa$55", "t0k3n", "k3y"] {
+                assert!(!s.contains(secret), "{secret} in {s}");
+            }
+        }
+        assert_eq!(
+            u.redacted(),
+            "http://ops@127.0.0.1:8123/?database=ts&password=***&access_token=***&x_api_key=***&compress=1"
+        );
+        assert_eq!(u.query_param("password").as_deref(), Some("pa$55"));
+        assert_eq!(u.without_credentials().as_str(), "http://ops@127.0.0.1:8123/?database=ts&compress=1");
+        assert_eq!(
+            u.scrub("denied for pa$55 (pa%2455), token t0k3n, key k3y z"),
+            "denied for *** (***), token ***, key ***"
+        );
+        for name in ["password", "PASSWORD", "passwd", "pwd", "token", "secret", "api_key", "sig"] {
+            assert!(is_credential_param(name), "{name}");
+        }
+        for name in ["database", "compress", "user", "timeout"] {
+            assert!(!is_credential_param(name), "{name}");
+        }
     }
 
     #[test]

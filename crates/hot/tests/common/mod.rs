@@ -18,7 +18,8 @@ pub async fn seeded_store(url: &str, configure: impl FnOnce(&mut HotConfig)) -> 
     }
     let env = PositionEnv {
         accounts,
-        unknown_account: (AccountId::new("never_seeded").unwrap(), UnknownAccount::Unavailable),
+        unknown_account: (AccountId::new("never_seeded").unwrap(), UnknownAccount::NotSeeded),
+        replace_seeds_unknown: true,
         close_marks_closed: true,
         concurrency: 16,
         updates_per_caller: 20,

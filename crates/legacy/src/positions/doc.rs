@@ -200,7 +200,12 @@ impl JsonDoc {
         match self.map.get(key) {
             Some(Value::Number(n)) => {
                 let v = n.as_f64().unwrap_or(f64::NAN);
-                Price::new(field, v).map(Some).map_err(|e| e.at(&self.path, self.line_of_key(key)))
+                // Read as every tier stores it: rounded to 3 decimals, and a value that rounds
+                // to zero (only a hand edit writes one) is an error at its line.
+                Price::new(field, v)
+                    .and_then(|p| p.round3(field))
+                    .map(Some)
+                    .map_err(|e| e.at(&self.path, self.line_of_key(key)))
             }
             Some(Value::Null) | None => Ok(None),
             Some(other) => Err(StoreError::corrupt(

@@ -128,7 +128,7 @@ impl PositionFiles {
 
     /// Raises the max price if `price` (rounded to 3 decimals) is higher; returns the max.
     pub fn raise_max(&mut self, code: &StockCode, price: Price) -> Result<Price, StoreError> {
-        let price = price.round3();
+        let price = price.round3("max_price")?;
         match self.max.price(code, "max_price")? {
             Some(current) if current.get() >= price.get() => Ok(current),
             _ => {
@@ -141,7 +141,7 @@ impl PositionFiles {
 
     /// Lowers the min price if `price` (rounded to 3 decimals) is lower; returns the min.
     pub fn lower_min(&mut self, code: &StockCode, price: Price) -> Result<Price, StoreError> {
-        let price = price.round3();
+        let price = price.round3("min_price")?;
         match self.min.price(code, "min_price")? {
             Some(current) if current.get() <= price.get() => Ok(current),
             _ => {
@@ -174,6 +174,8 @@ impl PositionFiles {
     /// Makes the files hold exactly `state`, keeping key order and extra keys of stocks that
     /// stay, and metadata keys other than the increment date.
     pub fn replace(&mut self, state: &AccountPositions) -> Result<(), StoreError> {
+        // Stored as every tier stores them: rounded, and refused (before any change) if zero.
+        let state = &state.rounded()?;
         let existing: Vec<StockCode> =
             self.held.codes().chain(self.max.codes()).chain(self.min.codes()).copied().collect();
         for code in existing.iter().filter(|c| !state.positions.contains_key(c)) {
