@@ -3,10 +3,11 @@
 use std::time::Instant;
 
 use async_trait::async_trait;
+use tierstore_model::deadline::within;
 use tierstore_model::{Endpoint, HealthProbe, ProbeReport, Result};
 
 use crate::config::CoolConfig;
-use crate::error::{from_clickhouse, unavailable};
+use crate::error::from_clickhouse;
 
 /// The ClickHouse store. Cheap to clone: clones share one HTTP connection pool.
 #[derive(Clone)]
@@ -48,12 +49,10 @@ impl CoolStore {
 
     async fn version(&self) -> Result<String> {
         let q = self.server.query("SELECT version()").fetch_one::<String>();
-        match tokio::time::timeout(self.config.timeout(), q).await {
-            Ok(r) => r.map_err(|e| from_clickhouse(&self.config, e)),
-            Err(_) => {
-                Err(unavailable(&self.config, format!("no answer within {} ms", self.config.timeout_ms)))
-            }
-        }
+        within(&self.config.endpoint(), self.config.timeout(), async {
+            q.await.map_err(|e| from_clickhouse(&self.config, e))
+        })
+        .await
     }
 }
 

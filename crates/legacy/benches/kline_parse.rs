@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tierstore_legacy::klines;
+use tierstore_legacy::format::klines;
 use tierstore_legacy::synth::{DatasetSpec, generate};
 
 const STOCKS: u32 = 5_000;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use tierstore_model::{AccountId, Endpoint, Tier};
 
-use crate::encoding::{Encoding, Eol};
+use crate::format::encoding::{Encoding, Eol};
 
 /// The platform the Python program runs on, which decides how a file *we create* looks.
 /// Files that exist keep their own encoding and line endings.

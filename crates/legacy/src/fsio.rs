@@ -8,7 +8,7 @@
 //! process take an exclusive `flock` on `<dir>/.tierstore.lock` around read-modify-write.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -104,6 +104,54 @@ pub fn read_parsed<T>(
             }
         }
     }
+}
+
+/// A reader of exactly the bytes `path` holds now — not of what is appended after — with a
+/// buffer of `buffer` bytes; `Ok(None)` when the file does not exist. A journal the Python
+/// program is appending to is read up to the length measured here, so the last line read is
+/// complete or visibly unterminated, never a prefix of a longer row taken for a whole one.
+pub fn open_snapshot(
+    path: &Path,
+    buffer: usize,
+) -> Result<Option<io::BufReader<io::Take<File>>>, StoreError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path, "cannot read", &e)),
+    };
+    let len = file.metadata().map_err(|e| io_error(path, "cannot read", &e))?.len();
+    Ok(Some(io::BufReader::with_capacity(buffer, file.take(len))))
+}
+
+/// The two ends of a file, read without the middle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ends {
+    /// The first bytes.
+    pub head: Vec<u8>,
+    /// The last bytes (overlapping `head` in a small file).
+    pub tail: Vec<u8>,
+    /// The file's length.
+    pub len: u64,
+}
+
+/// The first and last up to `n` bytes of a file and its length; `Ok(None)` when it does not
+/// exist.
+pub fn read_ends(path: &Path, n: usize) -> Result<Option<Ends>, StoreError> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(path, "cannot read", &e)),
+    };
+    let io = |e: io::Error| io_error(path, "cannot read", &e);
+    let len = f.metadata().map_err(io)?.len();
+    let mut head = Vec::with_capacity(n.min(len as usize));
+    Read::by_ref(&mut f).take(n as u64).read_to_end(&mut head).map_err(io)?;
+    let tail_len = len.min(n as u64);
+    f.seek(SeekFrom::Start(len - tail_len)).map_err(io)?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    f.take(tail_len).read_to_end(&mut tail).map_err(io)?;
+    Ok(Some(Ends { head, tail, len }))
 }
 
 /// An I/O failure on a legacy file: the tier is unavailable for this operation.

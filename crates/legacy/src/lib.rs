@@ -8,19 +8,19 @@
 //! program's own style. It owns the file formats, atomic rewrites and the advisory lock our
 //! writers share, the dataset generator and the `inspect` report; it knows nothing of Redis,
 //! SQL or ClickHouse.
+//!
+//! Three layers: [`format`] parses and renders each kind of file (pure, no I/O); `store`
+//! implements the model's store traits on a directory layout, one module per role, doing the
+//! reading, locking and atomic writing (`fsio`); [`tools`] holds `inspect` and the dataset
+//! generator, both built on the format layer.
 
-pub mod assets;
 mod config;
-pub mod encoding;
+pub mod format;
 mod fsio;
-pub mod inspect;
-pub mod journal;
-pub mod klines;
-mod positions;
-pub mod pyfmt;
 mod store;
-pub mod synth;
+pub mod tools;
 
 pub use config::{HeldDaysFormat, LegacyConfig, Platform};
 pub use fsio::LOCK_FILE;
 pub use store::{LAYOUT_VERSION, LegacyStore};
+pub use tools::{inspect, synth};

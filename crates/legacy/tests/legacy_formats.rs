@@ -204,12 +204,13 @@ async fn linux_journal_keeps_lf_header_crlf_rows_bom_and_lf_rows() {
 }
 
 #[tokio::test]
-async fn a_journal_whose_last_line_is_cut_off_is_reported_and_not_appended_to() {
+async fn a_journal_line_without_terminator_is_not_read_and_not_appended_to() {
     let l = layout().await;
     let cut = &WIN_AFTER[..WIN_AFTER.len() - 6];
     l.write("deal_hist.csv", cut);
-    let err = l.store.trades(&TradeQuery::default()).await.unwrap_err();
-    assert!(err.to_string().contains("line 3: last line has no line terminator"), "{err}");
+    // Being written (or cut off): not a row yet, so reads return the whole rows before it.
+    let rows = l.store.trades(&TradeQuery::default()).await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
     let err =
         l.store.append_trades(&[sample_trade((9, 31, 7), OrderKind::BuyFill, "开仓")]).await.unwrap_err();
     assert!(err.to_string().contains("no line terminator"), "{err}");

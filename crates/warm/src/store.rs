@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use tierstore_model::deadline::within;
 use tierstore_model::{Endpoint, HealthProbe, ProbeReport, Result};
 
 use crate::config::{WarmBackend, WarmConfig};
@@ -34,10 +35,10 @@ impl WarmStore {
             .max_connections(config.max_connections)
             .min_connections(0)
             .sqlx_logging(false);
-        let db = match tokio::time::timeout(config.timeout(), Database::connect(opts)).await {
-            Ok(r) => r.map_err(|e| from_db(&config, e))?,
-            Err(_) => return Err(unavailable(&config, format!("no answer within {} ms", config.timeout_ms))),
-        };
+        let db = within(&config.endpoint(), config.timeout(), async {
+            Database::connect(opts).await.map_err(|e| from_db(&config, e))
+        })
+        .await?;
         let store = WarmStore { db, backend, config };
         store.scalar("SELECT 1").await?;
         Ok(store)
@@ -60,15 +61,10 @@ impl WarmStore {
             WarmBackend::Sqlite => DbBackend::Sqlite,
         };
         let query = self.db.query_one_raw(Statement::from_string(db_backend, sql));
-        let row = match tokio::time::timeout(self.config.timeout(), query).await {
-            Ok(r) => r.map_err(|e| from_db(&self.config, e))?,
-            Err(_) => {
-                return Err(unavailable(
-                    &self.config,
-                    format!("no answer within {} ms", self.config.timeout_ms),
-                ));
-            }
-        };
+        let row = within(&self.config.endpoint(), self.config.timeout(), async {
+            query.await.map_err(|e| from_db(&self.config, e))
+        })
+        .await?;
         let row = row.ok_or_else(|| unavailable(&self.config, format!("`{sql}` returned no row")))?;
         row.try_get_by_index::<String>(0)
             .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))

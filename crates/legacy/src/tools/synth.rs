@@ -5,24 +5,31 @@
 //! positions, repurchase codes, Chinese names, remarks with commas and quotes, an unknown
 //! order label, float-spelt volumes from some data sources, and (`windows`) a GBK journal
 //! with CRLF everywhere. The same seed gives the same bytes; kline files are generated in
-//! parallel, each from its own seed-derived generator.
+//! parallel, each from its own seed-derived generator. Every file is rendered by the format
+//! layer — the renderers the store writes with — so generated data exercises them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use chrono::TimeZone;
 use chrono::{Datelike, Weekday};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Map, Value};
-use tierstore_model::{Kline, Market, Price, StockCode, StoreError, TradeDate, Volume};
+use tierstore_model::{
+    AccountId, AccountPositions, AssetPoint, HeldDays, Kline, Market, Money, OrderKind, Position, Price,
+    StockCode, StoreError, Trade, TradeDate, Volume,
+};
 
-use crate::encoding::{Encoding, Eol, with_eol};
+use crate::config::HeldDaysFormat;
+use crate::format::assets::{ASSETS, AssetFile};
+use crate::format::encoding::{Encoding, Eol, with_eol};
+use crate::format::journal::{self, DEALS};
+use crate::format::klines::{self, CODE_LIST, KlineLayout};
+use crate::format::positions::PositionDocs;
+use crate::format::{pycsv, pyfloat};
 use crate::fsio::io_error;
-use crate::inspect::Totals;
-use crate::journal;
-use crate::klines::{self, CODE_LIST, KlineLayout};
-use crate::pyfmt;
+use crate::tools::inspect::Totals;
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,9 +175,10 @@ pub fn generate(
         std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, "cannot create", &e))?;
         let mut arng = ChaCha8Rng::seed_from_u64(spec.seed.wrapping_add(0x5EED_0000 + u64::from(i)));
         totals.positions += write_positions(&dir, spec, i % 2 == 0, text_eol, &days, &mut arng)?;
-        write_journal(&dir, spec, &codes, &names, &days, &mut arng)?;
+        let account = AccountId::new(account_name(i))?;
+        write_journal(&dir, &account, spec, &codes, &names, &days, &mut arng)?;
         totals.trades += u64::from(spec.trades);
-        write_assets(&dir, text_eol, &days[..spec.days as usize], &mut arng)?;
+        write_assets(&dir, &account, text_eol, &days[..spec.days as usize], &mut arng)?;
         totals.assets += u64::from(spec.days);
         strategy_dirs.push(dir);
     }
@@ -179,7 +187,7 @@ pub fn generate(
     std::fs::create_dir_all(&daily).map_err(|e| io_error(&daily, "cannot create", &e))?;
     let mut list = String::from("code,name\n");
     for (c, n) in codes.iter().zip(&names) {
-        pyfmt::push_csv_row(&mut list, [c.symbol(), n.as_str()]);
+        pycsv::push_row(&mut list, [c.symbol(), n.as_str()]);
         list.push('\n');
     }
     write(&daily.join(CODE_LIST), with_eol(list, text_eol).as_bytes())?;
@@ -198,11 +206,8 @@ fn write_positions(
     days: &[TradeDate],
     rng: &mut ChaCha8Rng,
 ) -> Result<u64, StoreError> {
-    let mut held = Map::new();
-    let mut max = Map::new();
-    let mut min = Map::new();
-    let last_day = days[days.len() - 1];
-    let mut used = BTreeSet::new();
+    let format = if nested { HeldDaysFormat::Nested } else { HeldDaysFormat::Flat };
+    let mut state = AccountPositions { last_increment: Some(days[days.len() - 1]), ..Default::default() };
     let mut open = 0u64;
     for k in 0..spec.positions {
         let code = match k {
@@ -212,102 +217,109 @@ fn write_positions(
                 let (base, market) =
                     if rng.random_bool(0.5) { (0, Market::Sz) } else { (600_000, Market::Sh) };
                 let c = StockCode::new(&format!("{:06}", base + rng.random_range(1..3000)), market)?;
-                if !used.contains(&c) {
+                if !state.positions.contains_key(&c) {
                     break c;
                 }
             },
         };
-        used.insert(code);
-        let key = code.as_str().to_owned();
         // In the nested shape about one position in ten is closed (kept with a null count).
         let closed = nested && spec.positions >= 5 && k % 10 == 4;
         let count = rng.random_range(0..30u32);
-        let value = if closed { Value::Null } else { Value::from(count) };
-        if nested {
-            let mut entry = Map::new();
-            entry.insert("day_count".into(), value);
-            held.insert(key.clone(), Value::Object(entry));
-        } else {
-            held.insert(key.clone(), value);
-        }
         if !closed {
             open += 1;
         }
         let base = rng.random_range(5.0..80.0);
         let hi = Price::new("max_price", base * rng.random_range(1.0..1.3))?.round3("max_price")?;
         let lo = Price::new("min_price", base * rng.random_range(0.75..1.0))?.round3("min_price")?;
-        max.insert(
-            key.clone(),
-            serde_json::Number::from_f64(hi.get()).map(Value::Number).unwrap_or(Value::Null),
-        );
-        min.insert(key, serde_json::Number::from_f64(lo.get()).map(Value::Number).unwrap_or(Value::Null));
+        let held = if closed { HeldDays::Closed } else { HeldDays::Open(count) };
+        state
+            .positions
+            .insert(code, Position { held_days: Some(held), max_price: Some(hi), min_price: Some(lo) });
     }
-    held.insert("_inc_date".into(), Value::String(last_day.to_string()));
-    for (name, doc) in [("held_days.json", held), ("max_price.json", max), ("min_price.json", min)] {
-        let text = with_eol(pyfmt::json_dumps(&Value::Object(doc)), eol);
-        write(&dir.join(name), text.as_bytes())?;
+    let mut docs = PositionDocs::empty(dir, eol, format);
+    docs.replace(&state)?;
+    for (path, bytes) in docs.changed_files() {
+        write(path, &bytes)?;
     }
     Ok(open)
 }
 
 fn write_journal(
     dir: &Path,
+    account: &AccountId,
     spec: &DatasetSpec,
     codes: &[StockCode],
     names: &[String],
     days: &[TradeDate],
     rng: &mut ChaCha8Rng,
 ) -> Result<(), StoreError> {
-    let header_eol = if spec.windows { Eol::Crlf } else { Eol::Lf };
-    let mut text = String::new();
-    pyfmt::push_csv_row(&mut text, journal::HEADER);
-    text.push_str(header_eol.as_str());
+    let tz = chrono_tz::Asia::Shanghai;
     // Seconds since 09:30 spread over the session, in order within the day.
     let mut times: Vec<(usize, u32)> =
         (0..spec.trades).map(|_| (rng.random_range(0..days.len()), rng.random_range(0..14_400u32))).collect();
     times.sort_unstable();
+    let mut trades = Vec::with_capacity(times.len());
     for (day, secs) in times {
         let (code, name) = if codes.is_empty() || rng.random_ratio(1, 20) {
             let (c, n) = REPURCHASE[rng.random_range(0..2)];
-            (c.to_owned(), n.to_owned())
+            (StockCode::parse(c)?, n.to_owned())
         } else {
             let i = rng.random_range(0..codes.len());
-            (codes[i].as_str().to_owned(), names[i].clone())
+            (codes[i], names[i].clone())
         };
         let kind = match rng.random_range(0..100) {
-            0..20 => "买入委托",
-            20..40 => "卖出委托",
-            40..62 => "买入成交",
-            62..85 => "卖出成交",
-            85..95 => "撤单",
-            _ => "尾盘买入委托",
+            0..20 => OrderKind::BuyOrder,
+            20..40 => OrderKind::SellOrder,
+            40..62 => OrderKind::BuyFill,
+            62..85 => OrderKind::SellFill,
+            85..95 => OrderKind::Cancel,
+            _ => OrderKind::Other("尾盘买入委托".into()),
         };
         let secs = 9 * 3600 + 30 * 60 + secs + if secs >= 7200 { 5400 } else { 0 }; // lunch break
-        let date = days[day];
-        let local = format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
-        let price = pyfmt::float_repr(cents(rng.random_range(2.0..150.0)));
-        let volume = (rng.random_range(1..100u32) * 100).to_string();
-        let remark = REMARKS[rng.random_range(0..REMARKS.len())];
-        let d = date.to_string();
-        pyfmt::push_csv_row(&mut text, [d.as_str(), &local, &code, &name, kind, remark, &price, &volume]);
-        text.push_str("\r\n");
+        let local = days[day].naive().and_hms_opt(secs / 3600, secs / 60 % 60, secs % 60).unwrap_or_default();
+        let time = tz
+            .from_local_datetime(&local)
+            .single()
+            .ok_or_else(|| {
+                StoreError::invalid("time", local.to_string(), "not a single instant in Asia/Shanghai")
+            })?
+            .with_timezone(&chrono::Utc);
+        trades.push(Trade {
+            account: account.clone(),
+            strategy: None,
+            time,
+            code,
+            name,
+            kind,
+            remark: REMARKS[rng.random_range(0..REMARKS.len())].to_owned(),
+            price: Price::new("price", cents(rng.random_range(2.0..150.0)))?,
+            volume: Volume::new(u64::from(rng.random_range(1..100u32) * 100)),
+        });
     }
-    let encoding = if spec.windows { Encoding::Gbk } else { Encoding::Utf8 };
-    write(&dir.join(journal::DEALS), &encoding.encode("journal", &text)?)
+    let (encoding, header_eol) =
+        if spec.windows { (Encoding::Gbk, Eol::Crlf) } else { (Encoding::Utf8, Eol::Lf) };
+    let path = dir.join(DEALS);
+    write(&path, &journal::render_append(&path, &trades, None, encoding, header_eol, &tz)?)
 }
 
-fn write_assets(dir: &Path, eol: Eol, days: &[TradeDate], rng: &mut ChaCha8Rng) -> Result<(), StoreError> {
-    let mut text = String::from("date,asset");
-    text.push_str(eol.as_str());
+fn write_assets(
+    dir: &Path,
+    account: &AccountId,
+    eol: Eol,
+    days: &[TradeDate],
+    rng: &mut ChaCha8Rng,
+) -> Result<(), StoreError> {
+    let mut file = AssetFile::empty(eol);
     let mut asset = 1_000_000.0f64;
     for d in days {
         asset = cents(asset * (1.0 + rng.random_range(-0.02..0.021)));
-        text.push_str(&d.to_string());
-        text.push(',');
-        pyfmt::push_float_repr(&mut text, asset);
-        text.push_str(eol.as_str());
+        // pandas holds the curve as floats: the decimal is the float's shortest spelling.
+        let total: Money = pyfloat::float_repr(asset)
+            .parse()
+            .map_err(|_| StoreError::invalid("asset", asset.to_string(), "not a decimal"))?;
+        file.upsert(AssetPoint { account: account.clone(), date: *d, total });
     }
-    write(&dir.join(crate::assets::ASSETS), text.as_bytes())
+    write(&dir.join(ASSETS), &file.render())
 }
 
 fn write_klines(

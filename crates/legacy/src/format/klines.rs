@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use tierstore_model::{Kline, Price, StockCode, StoreError, TradeDate, Volume};
 
-use crate::encoding::{BOM, Eol};
-use crate::pyfmt;
+use super::encoding::{BOM, Eol};
+use super::pyfloat;
 
 /// The header pandas writes.
 pub const HEADER: &str = "datetime,open,high,low,close,volume,amount";
@@ -42,8 +42,8 @@ pub struct KlineFile {
     pub rows: Vec<Kline>,
     /// Data lines in the file, duplicates and bad rows included.
     pub data_lines: u64,
-    /// Rows that could not be read: (line, reason).
-    pub errors: Vec<(u64, String)>,
+    /// Rows that could not be read, each an error naming the file and line.
+    pub errors: Vec<StoreError>,
     /// Dates that appear more than once, with the line whose row was kept.
     pub duplicates: Vec<(TradeDate, u64)>,
     /// Whether the rows were in date order in the file.
@@ -53,9 +53,9 @@ pub struct KlineFile {
 }
 
 impl KlineFile {
-    /// The first bad row as an error, if any.
-    pub fn first_error(&self, path: &Path) -> Option<StoreError> {
-        self.errors.first().map(|(line, reason)| StoreError::corrupt(path, Some(*line), reason.clone()))
+    /// The first bad row, if any.
+    pub fn first_error(&self) -> Option<StoreError> {
+        self.errors.first().cloned()
     }
 }
 
@@ -102,7 +102,11 @@ pub fn parse(path: &Path, code: StockCode, bytes: &[u8]) -> Result<KlineFile, St
         data_lines += 1;
         if lines.peek().is_none() && !terminated {
             // pandas ends every line with a terminator: this one was cut off.
-            errors.push((line, "last line has no line terminator (truncated?)".to_owned()));
+            errors.push(StoreError::corrupt(
+                path,
+                Some(line),
+                "last line has no line terminator (truncated?)",
+            ));
             continue;
         }
         match parse_row(code, l) {
@@ -110,7 +114,8 @@ pub fn parse(path: &Path, code: StockCode, bytes: &[u8]) -> Result<KlineFile, St
                 float_volume.get_or_insert(float_vol);
                 rows.push((k, line));
             }
-            Err(reason) => errors.push((line, reason)),
+            Err(RowProblem::Shape(reason)) => errors.push(StoreError::corrupt(path, Some(line), reason)),
+            Err(RowProblem::Value(e)) => errors.push(e.at(path, line)),
         }
     }
     let was_sorted = rows.windows(2).all(|w| w[0].0.date < w[1].0.date);
@@ -154,38 +159,50 @@ fn trim_cr(l: &[u8]) -> &[u8] {
 
 const FIELDS: [&str; 7] = ["datetime", "open", "high", "low", "close", "volume", "amount"];
 
-/// One data line; the error is the reason, naming field and value.
-fn parse_row(code: StockCode, l: &[u8]) -> Result<(Kline, bool), String> {
+/// Why a data line is not a bar: its shape, or a value (the model's error, naming the field).
+enum RowProblem {
+    Shape(String),
+    Value(StoreError),
+}
+
+impl From<StoreError> for RowProblem {
+    fn from(e: StoreError) -> Self {
+        RowProblem::Value(e)
+    }
+}
+
+/// One data line.
+fn parse_row(code: StockCode, l: &[u8]) -> Result<(Kline, bool), RowProblem> {
     let mut f: [&[u8]; 7] = [&[]; 7];
     let mut n = 0;
     for part in l.split(|b| *b == b',') {
         if n == 7 {
-            return Err(format!("more than 7 fields, expected {HEADER}"));
+            return Err(RowProblem::Shape(format!("more than 7 fields, expected {HEADER}")));
         }
         f[n] = part;
         n += 1;
     }
     if n != 7 {
-        return Err(format!("{n} fields, expected 7: {HEADER}"));
+        return Err(RowProblem::Shape(format!("{n} fields, expected 7: {HEADER}")));
     }
-    let text = |i: usize| -> Result<&str, String> {
-        std::str::from_utf8(f[i]).map_err(|_| format!("field {} is not text", FIELDS[i]))
-    };
-    let shown = |e: StoreError| match e {
-        StoreError::InvalidInput { field, value, reason } => format!("field {field} = {value:?}: {reason}"),
-        other => other.to_string(),
+    let text = |i: usize| -> Result<&str, RowProblem> {
+        std::str::from_utf8(f[i]).map_err(|_| RowProblem::Shape(format!("field {} is not text", FIELDS[i])))
     };
     let date = parse_date(f[0]).ok_or_else(|| {
-        format!("field datetime = {:?}: expected an integer YYYYMMDD", String::from_utf8_lossy(f[0]))
+        RowProblem::Value(StoreError::invalid(
+            "datetime",
+            String::from_utf8_lossy(f[0]),
+            "expected an integer YYYYMMDD",
+        ))
     })?;
-    let date = TradeDate::from_yyyymmdd(date).map_err(|e| shown(e.in_field("datetime")))?;
-    let price = |i: usize| -> Result<Price, String> { Price::parse(FIELDS[i], text(i)?).map_err(shown) };
+    let date = TradeDate::from_yyyymmdd(date).map_err(|e| e.in_field("datetime"))?;
+    let price = |i: usize| -> Result<Price, RowProblem> { Ok(Price::parse(FIELDS[i], text(i)?)?) };
     let (open, high, low, close) = (price(1)?, price(2)?, price(3)?, price(4)?);
     let vol_text = text(5)?;
-    let volume = Volume::parse("volume", vol_text).map_err(shown)?;
-    let amount = tierstore_model::quantity::parse_non_negative("amount", text(6)?).map_err(shown)?;
+    let volume = Volume::parse("volume", vol_text)?;
+    let amount = tierstore_model::quantity::parse_non_negative("amount", text(6)?)?;
     let k = Kline { code, date, open, high, low, close, volume, amount };
-    k.check_shape().map_err(shown)?;
+    k.check_shape()?;
     Ok((k, vol_text.contains('.')))
 }
 
@@ -217,15 +234,16 @@ pub fn push_row(out: &mut String, k: &Kline, float_volume: bool) {
     use std::fmt::Write as _;
     let _ = write!(out, "{},", k.date.yyyymmdd());
     for p in [k.open, k.high, k.low, k.close] {
-        pyfmt::push_float_repr(out, p.get());
+        pyfloat::push_float_repr(out, p.get());
         out.push(',');
     }
     let _ = write!(out, "{}", k.volume.get());
-    if float_volume {
+    // A float spelling only where it reads back as the same integer (below 2^53).
+    if float_volume && k.volume.survives_float_spelling() {
         out.push_str(".0");
     }
     out.push(',');
-    pyfmt::push_float_repr(out, k.amount);
+    pyfloat::push_float_repr(out, k.amount);
 }
 
 /// Merges `new` bars into `existing` (both for one code): a new bar replaces the bar of its
@@ -294,7 +312,14 @@ mod tests {
             20240109,9.19,9.22,9.15,9.2,100,1.0";
         let f = parse(Path::new("x.csv"), code(), text.as_bytes()).unwrap();
         assert_eq!(f.rows.len(), 1);
-        let got: Vec<(u64, &str)> = f.errors.iter().map(|(l, r)| (*l, r.as_str())).collect();
+        let got: Vec<(u64, &str)> = f
+            .errors
+            .iter()
+            .map(|e| match e {
+                StoreError::Corrupt { line, reason, .. } => (line.unwrap_or(0), reason.as_str()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
         assert_eq!(got[0], (3, "4 fields, expected 7: datetime,open,high,low,close,volume,amount"));
         assert_eq!(got[1], (4, r#"field open = "-1": must be greater than 0"#));
         assert!(got[2].1.starts_with(r#"field datetime = "2024-01-05""#), "{:?}", got[2]);
@@ -327,6 +352,25 @@ mod tests {
         assert!(code_of(Path::new("/d/_code_list.csv")).is_none());
         assert!(code_of(Path::new("/d/notes.txt")).is_none());
         assert!(code_of(Path::new("/d/bogus.csv")).unwrap().is_err());
+    }
+
+    #[test]
+    fn volumes_at_and_above_2_pow_53_are_never_written_as_floats() {
+        let text = "datetime,open,high,low,close,volume,amount\n\
+            20240102,9.39,9.42,9.21,9.21,1158366.0,1.0\n";
+        let f = parse(Path::new("x.csv"), code(), text.as_bytes()).unwrap();
+        assert!(f.layout.float_volume);
+        let mut rows = f.rows.clone();
+        rows[0].volume = Volume::new(9_007_199_254_740_993);
+        let mut more = rows[0];
+        more.date = TradeDate::from_yyyymmdd(20240103).unwrap();
+        more.volume = Volume::new(100_000_000_000_000_000);
+        rows.push(more);
+        let written = render(&rows, f.layout);
+        let again = parse(Path::new("x.csv"), code(), &written).unwrap();
+        assert!(again.errors.is_empty(), "{:?}", again.errors);
+        assert_eq!(again.rows, rows, "read back exactly");
+        assert!(String::from_utf8(written).unwrap().contains(",9007199254740993,"));
     }
 
     proptest::proptest! {

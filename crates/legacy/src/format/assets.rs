@@ -4,8 +4,8 @@ use std::path::Path;
 
 use tierstore_model::{AccountId, AssetPoint, Money, StoreError, TradeDate};
 
-use crate::encoding::{BOM, Eol};
-use crate::pyfmt;
+use super::encoding::{BOM, Eol};
+use super::pyfloat;
 
 /// The asset curve's file name.
 pub const ASSETS: &str = "assets.csv";
@@ -21,21 +21,19 @@ pub struct AssetFile {
     bom: bool,
 }
 
-/// A row that could not be read: line and reason.
-pub type RowError = (u64, String);
-
 impl AssetFile {
     /// An empty curve for a new file.
     pub fn empty(eol: Eol) -> Self {
         AssetFile { points: Vec::new(), eol, bom: false }
     }
 
-    /// Parses every row; rows that cannot be read are returned beside the good ones.
+    /// Parses every row; rows that cannot be read are returned beside the good ones, each an
+    /// error naming the file and line.
     pub fn parse_lenient(
         path: &Path,
         bytes: &[u8],
         account: &AccountId,
-    ) -> Result<(Self, Vec<RowError>), StoreError> {
+    ) -> Result<(Self, Vec<StoreError>), StoreError> {
         let bom = bytes.starts_with(BOM);
         let body = if bom { &bytes[BOM.len()..] } else { bytes };
         let text =
@@ -61,12 +59,16 @@ impl AssetFile {
             }
             if lines.peek().is_none() && !terminated {
                 // pandas ends every line with a terminator: this one was cut off.
-                errors.push((line, "last line has no line terminator (truncated?)".to_owned()));
+                errors.push(StoreError::corrupt(
+                    path,
+                    Some(line),
+                    "last line has no line terminator (truncated?)",
+                ));
                 continue;
             }
             match parse_row(l, account) {
                 Ok(p) => points.push(p),
-                Err(e) => errors.push((line, reason_of(e))),
+                Err(e) => errors.push(e.at(path, line)),
             }
         }
         Ok((AssetFile { points, eol: Eol::dominant(body).unwrap_or(Eol::Lf), bom }, errors))
@@ -76,7 +78,7 @@ impl AssetFile {
     pub fn parse(path: &Path, bytes: &[u8], account: &AccountId) -> Result<Self, StoreError> {
         let (file, errors) = Self::parse_lenient(path, bytes, account)?;
         match errors.into_iter().next() {
-            Some((line, reason)) => Err(StoreError::corrupt(path, Some(line), reason)),
+            Some(e) => Err(e),
             None => Ok(file),
         }
     }
@@ -104,7 +106,7 @@ impl AssetFile {
         for p in &self.points {
             text.push_str(&p.date.to_string());
             text.push(',');
-            pyfmt::push_float_repr(&mut text, money_as_float(p.total));
+            pyfloat::push_float_repr(&mut text, money_as_float(p.total));
             text.push_str(eol);
         }
         text.into_bytes()
@@ -131,13 +133,6 @@ fn parse_money(s: &str) -> Result<Money, StoreError> {
         return Err(StoreError::invalid("asset", s, "must not be negative"));
     }
     Ok(v)
-}
-
-fn reason_of(e: StoreError) -> String {
-    match e {
-        StoreError::InvalidInput { field, value, reason } => format!("field {field} = {value:?}: {reason}"),
-        other => other.to_string(),
-    }
 }
 
 /// pandas holds assets as floats; a decimal is written as the float it is closest to, which
@@ -172,10 +167,16 @@ mod tests {
         let (f, errors) =
             AssetFile::parse_lenient(Path::new("assets.csv"), text.as_bytes(), &acct()).unwrap();
         assert_eq!(f.points.len(), 1);
-        let lines: Vec<u64> = errors.iter().map(|e| e.0).collect();
-        assert_eq!(lines, [3, 4, 5, 6]);
-        assert!(errors[3].1.contains("no line terminator"), "{:?}", errors[3]);
-        assert!(errors[0].1.contains("date"), "{:?}", errors[0]);
+        let lines: Vec<Option<u64>> = errors
+            .iter()
+            .map(|e| match e {
+                StoreError::Corrupt { line, .. } => *line,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(lines, [Some(3), Some(4), Some(5), Some(6)]);
+        assert!(errors[3].to_string().contains("no line terminator"), "{:?}", errors[3]);
+        assert!(errors[0].to_string().contains("date"), "{:?}", errors[0]);
         let e = AssetFile::parse(Path::new("assets.csv"), b"day,value\n", &acct()).unwrap_err();
         assert!(e.to_string().contains("line 1: header"), "{e}");
     }

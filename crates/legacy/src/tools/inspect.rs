@@ -2,19 +2,23 @@
 //! shape, row count, date range and every error by line. Backs `storectl inspect`.
 //!
 //! Inspection never stops at the first bad row: it reads every file to the end and reports
-//! all it finds, so an operator fixes a dataset in one pass. It only reads.
+//! all it finds, so an operator fixes a dataset in one pass. It only reads, each file once,
+//! and judges nothing itself: every check is the format layer's (the same parsers the store
+//! reads with), collected leniently. A journal line still being written is a note, not an
+//! error: the Python program may be appending right now, and a migration leaves that line for
+//! its next pass.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tierstore_model::{AccountId, StockCode, StoreError, TradeDate};
 
-use crate::assets::{ASSETS, AssetFile};
-use crate::encoding::{BOM, Encoding, Eol};
-use crate::journal::{DEALS, JournalReader};
-use crate::klines::{self, CODE_LIST};
-use crate::positions::doc::JsonDoc;
-use crate::positions::{HELD_DAYS, MAX_PRICE, MIN_PRICE};
+use crate::format::assets::{ASSETS, AssetFile};
+use crate::format::encoding::{BOM, Encoding, Eol};
+use crate::format::journal::{self, DEALS, JournalReader, SNIFF, Tail};
+use crate::format::klines::{self, CODE_LIST};
+use crate::format::positions::{HELD_DAYS, JsonDoc, MAX_PRICE, MIN_PRICE};
+use crate::format::pycsv::{Record, RecordReader};
 
 /// The kinds of legacy file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -237,6 +241,15 @@ fn inspection_account() -> AccountId {
 /// Inspects one file of a strategy directory or kline folder. Never panics, whatever the bytes.
 pub fn inspect_file(path: &Path, kind: FileKind, account: &AccountId, timezone: chrono_tz::Tz) -> FileReport {
     let mut r = FileReport::new(path, kind);
+    if kind == FileKind::Deals {
+        // Journals are streamed: they can be large, and are read as they are at this moment.
+        match crate::fsio::open_snapshot(path, SNIFF) {
+            Ok(Some(source)) => inspect_journal(&mut r, source, account, timezone),
+            Ok(None) => r.error(0, "cannot read: no such file"),
+            Err(e) => r.store_error(e),
+        }
+        return r;
+    }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -286,7 +299,7 @@ pub fn inspect_bytes(r: &mut FileReport, bytes: &[u8], account: &AccountId, time
                 r.format = format!("{shape}, {eol}");
             }
         },
-        FileKind::Deals => inspect_journal(r, account, timezone),
+        FileKind::Deals => inspect_journal(r, bytes, account, timezone),
         FileKind::Assets => match AssetFile::parse_lenient(&path, bytes, account) {
             Err(e) => r.store_error(e),
             Ok((file, errors)) => {
@@ -294,8 +307,8 @@ pub fn inspect_bytes(r: &mut FileReport, bytes: &[u8], account: &AccountId, time
                 for p in &file.points {
                     r.date(p.date);
                 }
-                for (line, reason) in errors {
-                    r.error(line, reason);
+                for e in errors {
+                    r.store_error(e);
                 }
                 r.format = eol.to_owned();
             }
@@ -305,11 +318,15 @@ pub fn inspect_bytes(r: &mut FileReport, bytes: &[u8], account: &AccountId, time
     }
 }
 
-fn inspect_journal(r: &mut FileReport, account: &AccountId, timezone: chrono_tz::Tz) {
+fn inspect_journal(
+    r: &mut FileReport,
+    source: impl std::io::BufRead,
+    account: &AccountId,
+    timezone: chrono_tz::Tz,
+) {
     let path = r.path.clone();
-    let mut reader = match JournalReader::open(&path, account.clone(), timezone) {
-        Ok(Some(reader)) => reader,
-        Ok(None) => return,
+    let mut reader = match JournalReader::new(&path, source, account.clone(), timezone, Tail::Leave) {
+        Ok(reader) => reader,
         Err(e) => return r.store_error(e),
     };
     r.encoding = reader.encoding().name().to_owned();
@@ -317,7 +334,7 @@ fn inspect_journal(r: &mut FileReport, account: &AccountId, timezone: chrono_tz:
         match row {
             Ok(t) => {
                 r.rows += 1;
-                if let Some(d) = crate::journal::local_date(&t, &timezone) {
+                if let Some(d) = journal::local_date(&t, &timezone) {
                     r.date(d);
                 }
             }
@@ -330,18 +347,16 @@ fn inspect_journal(r: &mut FileReport, account: &AccountId, timezone: chrono_tz:
             }
         }
     }
-    let layout = crate::journal::layout(&path).ok().flatten();
-    r.format = match layout {
-        Some(l) => format!("header {}, rows {}", eol_name(l.header_eol), eol_name(l.row_eol)),
-        None => String::new(),
-    };
-}
-
-fn eol_name(e: Eol) -> &'static str {
-    match e {
-        Eol::Lf => "lf",
-        Eol::Crlf => "crlf",
+    if let Some(line) = reader.unread_tail() {
+        r.notes.push(format!(
+            "line {line} has no line terminator yet (being written, or cut off): not counted, left for the next pass"
+        ));
     }
+    r.format = match (reader.header_eol(), reader.row_eol()) {
+        (Some(h), Some(rows)) => format!("header {}, rows {}", h.name(), rows.name()),
+        (Some(h), None) => format!("header {}, no rows", h.name()),
+        _ => String::new(),
+    };
 }
 
 fn inspect_kline(r: &mut FileReport, bytes: &[u8]) {
@@ -359,8 +374,8 @@ fn inspect_kline(r: &mut FileReport, bytes: &[u8]) {
                 r.date(a.date);
                 r.date(b.date);
             }
-            for (line, reason) in f.errors {
-                r.error(line, reason);
+            for e in f.errors {
+                r.store_error(e);
             }
             if !f.was_sorted {
                 r.notes.push("rows not in date order".into());
@@ -376,37 +391,36 @@ fn inspect_kline(r: &mut FileReport, bytes: &[u8]) {
 
 fn inspect_code_list(r: &mut FileReport, bytes: &[u8]) {
     let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
-    let mut record = csv::ByteRecord::new();
+    let mut records = RecordReader::new(body, 1, 0);
+    let mut rec = Record::default();
     let mut first = true;
     loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                r.error(line, e.to_string());
-                break;
-            }
+        match records.read(&mut rec) {
             Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return r.error(rec.line, e.to_string()),
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let fields: Vec<String> = record.iter().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+        let fields: Vec<String> = rec.fields().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
         if first {
             first = false;
             if fields.first().map(String::as_str) != Some("code") {
-                r.error(line, format!("header is {:?}, expected \"code,name\"", fields.join(",")));
+                r.error(rec.line, format!("header is {:?}, expected \"code,name\"", fields.join(",")));
                 return;
             }
             continue;
         }
         r.rows += 1;
+        if rec.terminator.is_none() {
+            r.error(rec.line, "last line has no line terminator (truncated?)");
+            continue;
+        }
         match fields.first() {
             Some(sym) => {
                 if let Err(e) = StockCode::from_symbol(sym) {
-                    r.store_error(e.at(r.path.clone(), line));
+                    r.store_error(e.at(r.path.clone(), rec.line));
                 }
             }
-            None => r.error(line, "empty row"),
+            None => r.error(rec.line, "empty row"),
         }
     }
     r.format = Eol::describe(bytes).to_owned();
