@@ -161,13 +161,26 @@ pub async fn summaries(store: &dyn TradeStore, env: &TradeEnv) {
     assert_eq!(days[0].realised_profit.to_string(), "-200.00", "cost basis from October");
 }
 
-/// The stream yields exactly the rows of the query, in order.
+/// The stream yields exactly the rows of the query, in time order: compared with the journal
+/// filtered by hand, not with the store's own query.
 pub async fn stream_matches_query(store: &dyn TradeStore, env: &TradeEnv) {
-    store.append_trades(&journal(env)).await.expect("append");
-    let q = TradeQuery { accounts: vec![env.accounts[0].clone()], ..Default::default() };
+    let all = journal(env);
+    store.append_trades(&all).await.expect("append");
+    let a = env.accounts[0].clone();
+    let q = TradeQuery { accounts: vec![a.clone()], ..Default::default() };
     let chunks: Vec<Vec<Trade>> = store.stream_trades(&q).try_collect().await.expect("stream");
     let streamed: Vec<Trade> = chunks.into_iter().flatten().collect();
-    assert_eq!(streamed, store.trades(&q).await.expect("read"));
+    let mut want = of(&all, &a);
+    want.sort_by_key(|t| t.time);
+    assert_eq!(streamed.len(), 7, "the seven rows of {a}");
+    assert_eq!(streamed, want);
+
+    let fills = TradeQuery { kinds: vec![OrderKind::SellFill], ..q };
+    let chunks: Vec<Vec<Trade>> = store.stream_trades(&fills).try_collect().await.expect("stream");
+    let streamed: Vec<Trade> = chunks.into_iter().flatten().collect();
+    let want: Vec<Trade> = want.into_iter().filter(|t| t.kind == OrderKind::SellFill).collect();
+    assert_eq!(streamed.len(), 2, "the two sell fills");
+    assert_eq!(streamed, want);
 }
 
 /// A batch with one invalid trade is refused whole, naming the field; nothing is written.

@@ -341,3 +341,20 @@ async fn unknown_accounts_are_not_found() {
     let err = l.store.account_positions(&other).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }
+
+/// Values the store does not touch come back as CPython writes them after `json.loads`: a
+/// float that needs 17 digits, an int beyond 64 bits, `-0` (the int 0). Expected text printed
+/// by CPython 3.11 doing the same "+1".
+#[tokio::test]
+async fn untouched_json_numbers_are_rewritten_as_python_would() {
+    let l = layout().await;
+    l.write(
+        "held_days.json",
+        "{\n    \"_inc_date\": \"2024-10-09\",\n    \"000001.SZ\": {\n        \"day_count\": 3,\n        \"cost\": 10.520000000000001,\n        \"big\": 18446744073709551616,\n        \"z\": -0,\n        \"f\": 999999999999999.9\n    }\n}",
+    );
+    l.store.increment_held_days(&acct(), date("2024-10-10")).await.unwrap();
+    assert_eq!(
+        String::from_utf8(l.read("held_days.json")).unwrap(),
+        "{\n    \"_inc_date\": \"2024-10-10\",\n    \"000001.SZ\": {\n        \"day_count\": 4,\n        \"cost\": 10.520000000000001,\n        \"big\": 18446744073709551616,\n        \"z\": 0,\n        \"f\": 999999999999999.9\n    }\n}"
+    );
+}
