@@ -5,7 +5,8 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use crate::cmd;
-use crate::services::{self, Layout, Origin, Service};
+use crate::services::{self, Layout, Service};
+use crate::session::Session;
 
 /// Options of `cargo xtask ci`.
 #[derive(Debug, Clone, Default)]
@@ -15,12 +16,13 @@ pub struct CiOptions {
 }
 
 /// Services up, `cargo fmt --check`, clippy with `-D warnings`, every test with the service
-/// URLs in the environment, then services down (only those this run started).
+/// URLs in the environment, then services down — only those this run started, and on every
+/// way out (see [`Session`]).
 pub fn run(opts: &CiOptions) -> Result<()> {
     let layout = Layout::default_for_workspace();
     let wanted: Vec<(Service, String)> = Service::ALL.iter().map(|s| (*s, s.configured_url())).collect();
-    let running = services::up(&layout, &wanted).context("bringing services up")?;
-    for r in &running {
+    let session = Session::up(&layout, &wanted, opts.keep_services).context("bringing services up")?;
+    for r in session.running() {
         eprintln!(
             "xtask: {} {} ({:?}, version {})",
             r.service,
@@ -29,18 +31,7 @@ pub fn run(opts: &CiOptions) -> Result<()> {
             r.version
         );
     }
-    let started_now: Vec<Service> =
-        running.iter().filter(|r| r.origin == Origin::StartedNow).map(|r| r.service).collect();
-
-    let result = checks(&running);
-
-    if !opts.keep_services
-        && !started_now.is_empty()
-        && let Err(e) = services::down(&layout, &started_now)
-    {
-        eprintln!("xtask: stopping services failed: {e:#}");
-    }
-    result
+    checks(session.running())
 }
 
 fn checks(running: &[services::Running]) -> Result<()> {

@@ -1,9 +1,10 @@
 //! `cargo xtask <task>`: see `cargo xtask --help`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use xtask::services::{self, Layout, Origin, Service};
+use xtask::session::Session;
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Developer automation for tierstore")]
@@ -42,6 +43,15 @@ enum ServicesAction {
     Status(Which),
     /// Stop the servers `up` started; leave every other server running.
     Down(Which),
+    /// Bring the services up, run COMMAND with their URLs in its environment, then stop the
+    /// servers this started — also when COMMAND fails, xtask panics or gets SIGINT/SIGTERM.
+    Run {
+        #[command(flatten)]
+        which: Which,
+        /// The command and its arguments, e.g. `-- cargo test -p tierstore-hot`.
+        #[arg(trailing_var_arg = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -83,6 +93,7 @@ impl Which {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    xtask::session::install_signal_handlers()?;
     let layout = Layout::default_for_workspace();
     match cli.task {
         Task::Ci { keep_services } => xtask::ci::run(&xtask::ci::CiOptions { keep_services }),
@@ -108,10 +119,26 @@ fn main() -> Result<()> {
                     );
                 }
                 for r in &running {
-                    println!("export {}={}", r.service.env_var(), r.url);
+                    if services::has_credentials(&r.url) {
+                        // Such a URL came from the environment, where it already is; never
+                        // print a password.
+                        println!("# {} is already set (credentials not shown)", r.service.env_var());
+                    } else {
+                        println!("export {}={}", r.service.env_var(), r.url);
+                    }
                 }
             }
             Ok(())
+        }
+        Task::Services { action: ServicesAction::Run { which, command } } => {
+            let session = Session::up(&layout, &which.wanted(), false)?;
+            let (program, args) = command.split_first().context("no command given")?;
+            let mut c = std::process::Command::new(program);
+            c.args(args);
+            for r in session.running() {
+                c.env(r.service.env_var(), &r.url);
+            }
+            xtask::cmd::run(&mut c)
         }
         Task::Services { action: ServicesAction::Status(which) } => {
             let statuses = services::status(&layout, &which.wanted());

@@ -5,9 +5,12 @@
 //! ports). A server that does not answer is a loud panic that says how to start it, never a
 //! skipped test. Each fixture gives a test its own namespace — a random Redis key prefix, a
 //! random MySQL or ClickHouse database — and removes it when dropped, so tests run in
-//! parallel and can be rerun. This crate knows nothing of tierstore's own crates.
+//! parallel and can be rerun. This crate knows no tier: it uses only the model's `SecretUrl`,
+//! so that a URL it prints never shows a password.
 
 use std::future::Future;
+
+use tierstore_model::SecretUrl;
 
 mod clickhouse_db;
 mod mysql_db;
@@ -17,7 +20,7 @@ mod redis_server;
 pub use clickhouse_db::ClickhouseDatabase;
 pub use mysql_db::MysqlDatabase;
 pub use redis_ns::RedisNamespace;
-pub use redis_server::{RedisCluster, RedisServer, free_port};
+pub use redis_server::{RedisCluster, RedisServer, free_port, free_port_pair};
 
 /// The URL of a test service from its environment variable, or the standard local default.
 pub fn service_url(var: &str, default: &str) -> String {
@@ -39,10 +42,16 @@ pub fn clickhouse_url() -> String {
     service_url("TIERSTORE_TEST_CLICKHOUSE_URL", "http://127.0.0.1:8123")
 }
 
-/// Panics with the fix when a required service does not answer.
+/// Panics with the fix when a required service does not answer. The URL and the driver's
+/// message are printed with every credential replaced by `***`.
 pub fn service_missing(service: &str, var: &str, url: &str, error: &dyn std::fmt::Display) -> ! {
+    let (shown, cause) = match SecretUrl::parse(var, url) {
+        Ok(u) => (u.redacted(), u.scrub(&error.to_string())),
+        // An unparsable URL may be echoed by the error too: show neither.
+        Err(_) => ("the URL in ".to_owned() + var, "not a valid URL".to_owned()),
+    };
     panic!(
-        "{service} is not reachable at {url}: {error}\n\
+        "{service} is not reachable at {shown}: {cause}\n\
          These tests need a real {service}. Start the test services with `cargo xtask services up` \
          (and export the variables it prints), or run everything with `cargo xtask ci`. \
          Set {var} to use another server."
@@ -66,4 +75,29 @@ where
         }
     });
     let _ = handle.join();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_missing_service_message_shows_no_credentials() {
+        let caught = std::panic::catch_unwind(|| {
+            service_missing(
+                "ClickHouse",
+                "TIERSTORE_TEST_CLICKHOUSE_URL",
+                "http://ops:hunter2@127.0.0.1:1/?password=t0ps3cret",
+                &"Authentication failed: password hunter2 is incorrect (t0ps3cret)",
+            )
+        });
+        let payload = caught.expect_err("it panics");
+        let text = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(
+            text.contains("ClickHouse is not reachable at http://ops:***@127.0.0.1:1/?password=***"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2") && !text.contains("t0ps3cret"), "{text}");
+        assert!(text.contains("cargo xtask services up"), "{text}");
+    }
 }

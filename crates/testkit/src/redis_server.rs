@@ -13,6 +13,21 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("cannot find a free port: {e}"))
 }
 
+/// A port `p` such that both `p` and `p + offset` are free and at most 65535 — what a Redis
+/// Cluster node needs (its bus listens on port + 10000, so Redis refuses ports above 55535).
+/// Drawn from 20000..40000: below the kernel's ephemeral range, where the ports `free_port`
+/// and outgoing connections use are picked, and far from the top.
+pub fn free_port_pair(offset: u16) -> u16 {
+    for _ in 0..200 {
+        let p = 20_000 + rand::random::<u16>() % 20_000;
+        let Some(q) = p.checked_add(offset) else { continue };
+        if TcpListener::bind(("127.0.0.1", p)).is_ok() && TcpListener::bind(("127.0.0.1", q)).is_ok() {
+            return p;
+        }
+    }
+    panic!("no two free ports {offset} apart (the first in 20000..40000) after 200 tries")
+}
+
 fn redis_binary(name: &str) -> PathBuf {
     let found = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
@@ -38,14 +53,32 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts a server with its files in `dir` and waits until it answers.
     pub fn start(dir: &Path, extra: &[&str]) -> Self {
+        Self::start_on(dir, extra, free_port)
+    }
+
+    /// Starts a cluster-enabled node, on a port whose bus port (+10000) is free too.
+    pub fn start_cluster_node(dir: &Path) -> Self {
+        Self::start_on(dir, &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"], || {
+            free_port_pair(10_000)
+        })
+    }
+
+    /// Starts on a port from `pick`; if the server exits at once (another process took the
+    /// port between the pick and the bind), tries another.
+    fn start_on(dir: &Path, extra: &[&str], pick: impl Fn() -> u16) -> Self {
         let mut s = RedisServer {
-            port: free_port(),
+            port: pick(),
             dir: dir.to_path_buf(),
             child: None,
             extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         };
-        s.restart();
-        s
+        for _ in 0..5 {
+            if s.try_start() {
+                return s;
+            }
+            s.port = pick();
+        }
+        panic!("redis-server would not start in {} (see the redis-*.log files there)", s.dir.display());
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -68,6 +101,11 @@ impl RedisServer {
 
     /// Starts the server again on the same port, empty, and waits until it answers.
     pub fn restart(&mut self) {
+        assert!(self.try_start(), "redis-server on port {} did not start again", self.port);
+    }
+
+    /// Starts the server on its port and waits until it answers; false if it exited instead.
+    fn try_start(&mut self) -> bool {
         self.kill();
         std::fs::create_dir_all(&self.dir).unwrap_or_else(|e| panic!("creating {}: {e}", self.dir.display()));
         let log = std::fs::File::create(self.dir.join(format!("redis-{}.log", self.port)))
@@ -94,9 +132,16 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(c) = self.child.as_mut()
+                && c.try_wait().ok().flatten().is_some()
+            {
+                self.child = None;
+                return false;
+            }
             assert!(Instant::now() < deadline, "redis-server on port {} did not start", self.port);
             std::thread::sleep(Duration::from_millis(20));
         }
+        true
     }
 }
 
@@ -117,12 +162,8 @@ impl RedisCluster {
     /// Starts `n` cluster-enabled servers under `dir`, joins them with
     /// `redis-cli --cluster create`, and waits until every node reports `cluster_state:ok`.
     pub fn start(dir: &Path, n: usize) -> Self {
-        let servers: Vec<RedisServer> = (0..n)
-            .map(|i| {
-                let d = dir.join(format!("node{i}"));
-                RedisServer::start(&d, &["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
-            })
-            .collect();
+        let servers: Vec<RedisServer> =
+            (0..n).map(|i| RedisServer::start_cluster_node(&dir.join(format!("node{i}")))).collect();
         let mut create = Command::new(redis_binary("redis-cli"));
         create.arg("--cluster").arg("create");
         for s in &servers {
@@ -168,5 +209,19 @@ impl RedisCluster {
     /// Every node's port.
     pub fn ports(&self) -> Vec<u16> {
         self.servers.iter().map(RedisServer::port).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_ports_leave_room_for_the_bus_port() {
+        for _ in 0..50 {
+            let p = free_port_pair(10_000);
+            assert!((20_000..40_000).contains(&p), "{p}");
+            assert!(p <= 55_535, "Redis refuses cluster ports above 55535");
+        }
     }
 }

@@ -161,18 +161,48 @@ fn default_port(service: Service) -> u16 {
     }
 }
 
-/// A URL with its password replaced by `***`.
+/// A URL with its credentials replaced by `***`: the user-info password and the values of
+/// credential query parameters (`?password=`, `token`, `secret`, `key`, ...).
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let (query, fragment) = match query.split_once('#') {
+                Some((q, f)) => (q, format!("#{f}")),
+                None => (query, String::new()),
+            };
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if is_credential(name) => format!("{name}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}{fragment}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// Whether a query parameter carries a credential. Errs on the side of hiding.
+fn is_credential(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["pass", "pwd", "token", "secret", "key", "auth", "credential", "sig"].iter().any(|w| n.contains(w))
+}
+
+/// Whether a URL carries any credential (`redact` changes it).
+pub fn has_credentials(url: &str) -> bool {
+    redact(url) != url
 }
 
 /// Where `up` keeps the data, logs and state files of instances it starts.
@@ -180,6 +210,8 @@ pub fn redact(url: &str) -> String {
 pub struct Layout {
     /// The state directory.
     pub root: PathBuf,
+    /// How long a fresh instance may take to answer (default: per service).
+    pub start_timeout: Option<Duration>,
 }
 
 impl Layout {
@@ -188,7 +220,12 @@ impl Layout {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| crate::project_root().join("target"));
-        Layout { root: target.join("services") }
+        Layout { root: target.join("services"), start_timeout: None }
+    }
+
+    /// A layout under `root` with the default start timeouts.
+    pub fn at(root: impl Into<PathBuf>) -> Self {
+        Layout { root: root.into(), start_timeout: None }
     }
 
     fn dir(&self, s: Service) -> PathBuf {
@@ -237,7 +274,9 @@ pub enum Origin {
 pub struct Running {
     /// Which service.
     pub service: Service,
-    /// Its URL (passwords included: tests need them; print with [`redact`]).
+    /// Its URL (credentials included: tests need them; print with [`redact`], as `Serialize`
+    /// does).
+    #[serde(serialize_with = "serialize_redacted")]
     pub url: String,
     /// Who runs it.
     pub origin: Origin,
@@ -247,12 +286,50 @@ pub struct Running {
     pub version: String,
 }
 
-/// Makes each `(service, configured URL)` reachable; see the module doc.
-pub fn up(layout: &Layout, wanted: &[(Service, String)]) -> Result<Vec<Running>> {
-    wanted.iter().map(|(s, url)| up_one(layout, *s, url)).collect()
+fn serialize_redacted<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact(url))
 }
 
-fn up_one(layout: &Layout, service: Service, url: &str) -> Result<Running> {
+/// Makes each `(service, configured URL)` reachable; see the module doc. If one cannot be
+/// made reachable, the instances this call started are stopped again before the error is
+/// returned, so a failed `up` leaves nothing behind.
+pub fn up(layout: &Layout, wanted: &[(Service, String)]) -> Result<Vec<Running>> {
+    up_with(layout, wanted, &mut |_| {})
+}
+
+/// [`up`], calling `on_start` the moment a server has been spawned (before it answers), so a
+/// caller can stop it even if interrupted while waiting.
+pub fn up_with(
+    layout: &Layout,
+    wanted: &[(Service, String)],
+    on_start: &mut dyn FnMut(Service),
+) -> Result<Vec<Running>> {
+    let mut running = Vec::new();
+    for (s, url) in wanted {
+        match up_one(layout, *s, url, on_start) {
+            Ok(r) => running.push(r),
+            Err(e) => {
+                let started: Vec<Service> = running
+                    .iter()
+                    .filter(|r: &&Running| r.origin == Origin::StartedNow)
+                    .map(|r| r.service)
+                    .collect();
+                if let Err(stop) = down(layout, &started) {
+                    eprintln!("xtask: stopping what was started failed too: {stop:#}");
+                }
+                return Err(e.context(format!("bringing {s} up")));
+            }
+        }
+    }
+    Ok(running)
+}
+
+fn up_one(
+    layout: &Layout,
+    service: Service,
+    url: &str,
+    on_start: &mut dyn FnMut(Service),
+) -> Result<Running> {
     if let Some(r) = ours_running(layout, service) {
         return Ok(r);
     }
@@ -284,9 +361,29 @@ fn up_one(layout: &Layout, service: Service, url: &str) -> Result<Running> {
     let pid = started.child.id();
     let state = State { pid, url: started.url.clone(), program: started.program.clone() };
     fs::write(layout.state_path(service), serde_json::to_string_pretty(&state)?)?;
+    on_start(service);
     let addr = Address::parse(&started.url, default_port(service))?;
-    let deadline = Instant::now() + service.start_timeout();
+    let timeout = layout.start_timeout.unwrap_or_else(|| service.start_timeout());
+    let deadline = Instant::now() + timeout;
+    // Poll quickly at first (Redis answers in milliseconds), then every 200 ms.
+    let mut pause = Duration::from_millis(10);
     loop {
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(200));
+        if let Some(status) = started.child.try_wait()? {
+            let _ = fs::remove_file(layout.state_path(service));
+            bail!("{service} exited with {status} before answering; see the log in {}", dir.display());
+        }
+        if Instant::now() > deadline {
+            // Not answering is not "not running": stop it, so nothing is left behind.
+            stop_process(pid, &started.program)?;
+            let _ = started.child.wait();
+            let _ = fs::remove_file(layout.state_path(service));
+            bail!(
+                "{service} did not answer within {timeout:?}; stopped it; see the log in {}",
+                dir.display()
+            );
+        }
         if let Ok(version) = service.probe(&addr) {
             return Ok(Running {
                 service,
@@ -296,18 +393,6 @@ fn up_one(layout: &Layout, service: Service, url: &str) -> Result<Running> {
                 version,
             });
         }
-        if let Some(status) = started.child.try_wait()? {
-            let _ = fs::remove_file(layout.state_path(service));
-            bail!("{service} exited with {status} before answering; see the log in {}", dir.display());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "{service} did not answer within {:?}; see the log in {}",
-                service.start_timeout(),
-                dir.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
@@ -445,10 +530,10 @@ mod tests {
 
     #[test]
     fn parses_service_urls() {
-        let a = Address::parse("redis://:pw@10.0.0.1:6380/0", 6379).unwrap();
+        let a = Address::parse("redis://:pw@192.0.2.1:6380/0", 6379).unwrap();
         assert_eq!(
             (a.host.as_str(), a.port, a.user, a.password.as_deref()),
-            ("10.0.0.1", 6380, None, Some("pw"))
+            ("192.0.2.1", 6380, None, Some("pw"))
         );
         let a = Address::parse("mysql://root@127.0.0.1", 3306).unwrap();
         assert_eq!((a.port, a.user.as_deref(), a.password), (3306, Some("root"), None));
