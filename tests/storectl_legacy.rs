@@ -158,3 +158,41 @@ fn gen_legacy_refuses_a_non_empty_directory() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("exists and is not empty"));
     assert!(dir.path().join("keep.txt").exists());
 }
+
+#[test]
+fn inspect_defaults_to_the_configured_legacy_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cache");
+    generate(&out, false);
+    // Two of the three accounts are configured; the third directory is not inspected.
+    let config = dir.path().join("tierstore.toml");
+    std::fs::write(
+        &config,
+        "[legacy]\ndaily_dir = \"cache/_daily\"\n\n\
+         [[accounts]]\nid = \"prod_pwc\"\nlegacy_dir = \"cache/prod_pwc\"\nbroker = \"qmt\"\n\n\
+         [[accounts]]\nid = \"test_pwc\"\nlegacy_dir = \"cache/test_pwc\"\nbroker = \"qmt\"\n",
+    )
+    .unwrap();
+    let o = storectl(&["--config", config.to_str().unwrap(), "inspect", "--json"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        report["totals"],
+        serde_json::json!({"positions": 57, "trades": 1000, "assets": 120, "kline_rows": 7200, "stocks": 120}),
+        "prod_pwc (nested, 3 closed: 27 open) + test_pwc (flat: 30 open), and the kline folder"
+    );
+    let inspected: Vec<&str> =
+        report["files"].as_array().unwrap().iter().filter_map(|f| f["path"].as_str()).collect();
+    assert!(inspected.iter().all(|p| !p.contains("sim_pwc")), "{inspected:?}");
+
+    // Without any legacy directory configured, the error says what to do.
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let o = storectl(&["--config", empty.to_str().unwrap(), "inspect"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--legacy-dir"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -11,6 +11,7 @@ pub mod ci;
 pub mod cmd;
 pub mod services;
 pub mod session;
+pub mod tidy;
 
 use std::path::PathBuf;
 

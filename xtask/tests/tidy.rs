@@ -1,6 +1,7 @@
 //! Repository conventions that are cheap to check and easy to forget (rust-analyzer's "tidy"):
-//! every Rust file says what it is for, dependency versions live once in the workspace, and no
-//! shell script exists beyond `.ci/run`.
+//! every Rust file says what it is for, dependency versions live once in the workspace, no
+//! shell script exists beyond `.ci/run`, tests reach only this machine, and the crate
+//! boundaries of docs/ARCHITECTURE.md hold.
 
 #![allow(clippy::unwrap_used)] // a test that cannot read the tree should panic
 
@@ -100,4 +101,80 @@ fn no_shell_scripts_beyond_ci_run() {
         .map(|p| p.display().to_string())
         .collect();
     assert!(scripts.is_empty(), "automation belongs in xtask, not in scripts:\n{}", scripts.join("\n"));
+}
+
+/// Whether a Rust file is test, benchmark or test-support code as a whole.
+fn is_test_code(root: &Path, p: &Path) -> bool {
+    let rel = p.strip_prefix(root).unwrap_or(p);
+    rel.starts_with("crates/testkit")
+        || rel.starts_with("xtask")
+        || rel.components().any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "benches" | "fuzz")))
+}
+
+#[test]
+fn tests_benches_and_test_support_reach_only_this_machine() {
+    let root = xtask::project_root();
+    let mut found = Vec::new();
+    // The checker's own examples of what it refuses are the one place such literals belong.
+    let checker = root.join("xtask/src/tidy.rs");
+    for p in tree().into_iter().filter(|p| p.extension().is_some_and(|e| e == "rs") && *p != checker) {
+        let text = std::fs::read_to_string(&p).unwrap();
+        // Elsewhere only the unit tests at the end of a file (`#[cfg(test)]` onwards) count.
+        let (offset, checked) = if is_test_code(&root, &p) {
+            (0, text.as_str())
+        } else {
+            match text.find("#[cfg(test)]") {
+                Some(i) => (text[..i].lines().count().saturating_sub(1), &text[i..]),
+                None => continue,
+            }
+        };
+        for (line, literal) in xtask::tidy::non_loopback_addresses(checked) {
+            found.push(format!("{}:{}: {literal}", p.display(), line + offset));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "tests, benchmarks and tools talk only to 127.0.0.0/8 and [::1] (docs/ARCHITECTURE.md); \
+         to simulate a silent server, listen on loopback and never answer. Found:\n{}",
+        found.join("\n")
+    );
+}
+
+const TIERS: [&str; 4] = ["tierstore-legacy", "tierstore-hot", "tierstore-warm", "tierstore-cool"];
+
+fn deps_of(crate_dir: &str) -> Vec<String> {
+    let manifest = std::fs::read_to_string(xtask::project_root().join(crate_dir).join("Cargo.toml")).unwrap();
+    xtask::tidy::dependency_names(&manifest)
+}
+
+#[test]
+fn tiers_know_only_the_model_and_storectl_only_core() {
+    let ours = |d: &String| d.starts_with("tierstore") || d == "storectl";
+    let mut wrong = Vec::new();
+    for (dir, package) in [
+        ("crates/legacy", TIERS[0]),
+        ("crates/hot", TIERS[1]),
+        ("crates/warm", TIERS[2]),
+        ("crates/cool", TIERS[3]),
+    ] {
+        for d in deps_of(dir).iter().filter(|d| ours(d)) {
+            // Contract suites and test fixtures are dev-only and know no tier themselves.
+            if !matches!(d.as_str(), "tierstore-model" | "tierstore-contract" | "tierstore-testkit") {
+                wrong.push(format!("{package} depends on {d}: tiers never depend on each other or on core"));
+            }
+        }
+    }
+    for (dir, allowed) in [
+        ("crates/model", &[][..]),
+        ("crates/contract", &["tierstore-model"][..]),
+        ("crates/testkit", &["tierstore-model"][..]),
+        ("crates/storectl", &["tierstore", "tierstore-model"][..]),
+    ] {
+        for d in deps_of(dir).iter().filter(|d| ours(d)) {
+            if !allowed.contains(&d.as_str()) {
+                wrong.push(format!("{dir} depends on {d}; allowed: {allowed:?}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "crate boundaries (docs/ARCHITECTURE.md):\n{}", wrong.join("\n"));
 }

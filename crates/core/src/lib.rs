@@ -5,9 +5,11 @@
 //! params, users), cool (ClickHouse: trades, klines, assets) and legacy (the SilverQuant
 //! files) — and routes each store role to them by the storage mode of the three-phase
 //! migration. It is the only crate that knows more than one tier; the tiers know only the
-//! model. [`health`] probes every configured service.
+//! model. [`health`] probes every configured service; [`files`] is how operators reach the
+//! legacy files (inspect them, generate a dataset).
 
 pub mod config;
+pub mod files;
 pub mod health;
 
 pub use config::{Config, ConfigError};

@@ -59,7 +59,7 @@ pub fn run() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Health(args) => cmd::health::run(cli.config.as_deref(), &args).await,
-            Command::Inspect(args) => cmd::inspect::run(&args),
+            Command::Inspect(args) => cmd::inspect::run(cli.config.as_deref(), &args),
             Command::GenLegacy(args) => cmd::gen_legacy::run(&args),
         }
     });

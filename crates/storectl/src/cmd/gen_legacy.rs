@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use tierstore_legacy::synth::{DatasetSpec, generate};
+use tierstore::files::{DatasetSpec, generate};
 
 use super::progress;
 

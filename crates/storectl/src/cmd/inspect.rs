@@ -1,10 +1,14 @@
 //! `storectl inspect`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use tierstore_legacy::inspect::{FileKind, FileReport, InspectReport, inspect, kline_file_count};
+use tierstore::Config;
+use tierstore::files::{
+    FileKind, FileReport, InspectReport, configured_kline_file_count, inspect, inspect_configured,
+    kline_file_count,
+};
 
 use super::progress;
 
@@ -12,27 +16,43 @@ use super::progress;
 #[derive(clap::Args)]
 pub struct InspectArgs {
     /// A strategy directory, or a cache root whose sub-directories are strategy directories
-    /// (its `_daily` is the kline folder).
+    /// (its `_daily` is the kline folder). Default: the accounts' legacy directories and the
+    /// kline folder of the configuration.
     #[arg(long, value_name = "DIR")]
-    legacy_dir: PathBuf,
-    /// The kline folder, if not `<DIR>/_daily`.
-    #[arg(long, value_name = "DIR")]
+    legacy_dir: Option<PathBuf>,
+    /// The kline folder, if not `<DIR>/_daily` (with --legacy-dir).
+    #[arg(long, value_name = "DIR", requires = "legacy_dir")]
     daily_dir: Option<PathBuf>,
-    /// Timezone of the journal's wall-clock times.
-    #[arg(long, default_value = "Asia/Shanghai")]
-    timezone: chrono_tz::Tz,
+    /// Timezone of the journal's wall-clock times (default: the configuration's).
+    #[arg(long)]
+    timezone: Option<chrono_tz::Tz>,
     /// Print JSON: {"files": [{path, kind, encoding, rows, errors: [{line, reason}]}], "totals": {...}}.
     #[arg(long)]
     json: bool,
 }
 
 /// Inspects; exit code 1 when any file has errors.
-pub fn run(args: &InspectArgs) -> Result<ExitCode> {
-    let total = kline_file_count(&args.legacy_dir, args.daily_dir.as_deref());
-    let bar = progress::bar(total, "klines", args.json);
-    let report = inspect(&args.legacy_dir, args.daily_dir.as_deref(), args.timezone, &|| bar.inc(1))
-        .with_context(|| format!("inspecting {}", args.legacy_dir.display()))?;
-    bar.finish_and_clear();
+pub fn run(config_path: Option<&Path>, args: &InspectArgs) -> Result<ExitCode> {
+    let config = Config::load(config_path).context("loading the configuration")?;
+    let timezone = args.timezone.unwrap_or(config.timezone);
+    let report = match &args.legacy_dir {
+        Some(dir) => {
+            let bar = progress::bar(kline_file_count(dir, args.daily_dir.as_deref()), "klines", args.json);
+            let report = inspect(dir, args.daily_dir.as_deref(), timezone, &|| bar.inc(1))
+                .with_context(|| format!("inspecting {}", dir.display()))?;
+            bar.finish_and_clear();
+            report
+        }
+        None => {
+            let bar = progress::bar(configured_kline_file_count(&config), "klines", args.json);
+            let mut config = config;
+            config.timezone = timezone;
+            let report = inspect_configured(&config, &|| bar.inc(1))
+                .with_context(|| format!("inspecting the legacy files of {}", config.origin))?;
+            bar.finish_and_clear();
+            report
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
