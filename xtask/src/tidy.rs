@@ -116,10 +116,11 @@ pub fn dependency_names(manifest: &str) -> Vec<String> {
             in_deps = l.trim_matches(['[', ']']).ends_with("dependencies");
             continue;
         }
-        if in_deps && !l.is_empty() && !l.starts_with('#') {
-            if let Some((name, _)) = l.split_once('=') {
-                out.push(name.trim().split('.').next().unwrap_or_default().to_owned());
-            }
+        if in_deps
+            && !l.starts_with('#')
+            && let Some((name, _)) = l.split_once('=')
+        {
+            out.push(name.trim().split('.').next().unwrap_or_default().to_owned());
         }
     }
     out
