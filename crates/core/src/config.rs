@@ -269,6 +269,25 @@ impl Config {
         Ok(())
     }
 
+    /// Every credential the configuration holds (URL passwords and credential parameters, the
+    /// ClickHouse password key), for scrubbing text that was not built to hide them.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(r) = &self.redis {
+            out.extend(r.url.credentials());
+        }
+        if let Some(w) = &self.warm {
+            out.extend(w.url.credentials());
+        }
+        if let Some(c) = &self.clickhouse {
+            out.extend(c.url.credentials());
+            out.extend(c.password.as_ref().map(|p| p.expose().clone()).filter(|p| !p.is_empty()));
+        }
+        out.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        out.dedup();
+        out
+    }
+
     /// The legacy tier's view, when any account has a legacy directory or a kline folder is set.
     pub fn legacy_config(&self) -> Option<LegacyConfig> {
         let accounts: std::collections::BTreeMap<_, _> =

@@ -119,8 +119,8 @@ impl SecretUrl {
     }
 
     /// Every credential this URL carries, as written and percent-decoded (what a driver
-    /// message may echo).
-    fn credentials(&self) -> Vec<String> {
+    /// message may echo), longest first.
+    pub fn credentials(&self) -> Vec<String> {
         let mut out = Vec::new();
         let mut push = |raw: &str| {
             if raw.is_empty() {
@@ -169,6 +169,51 @@ impl SecretUrl {
             _ => self.redacted(),
         }
     }
+}
+
+/// `text` with the credentials of every URL in it (`scheme://user:password@host/?password=…`)
+/// replaced by `***` — for text no one vetted, such as a driver's debug output. A URL ends at
+/// whitespace or a quote.
+pub fn scrub_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (before, after) = rest.split_at(i + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
+            .unwrap_or(after.len());
+        let (url, tail) = after.split_at(end);
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let (authority, path) = url.split_at(authority_end);
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => match userinfo.split_once(':') {
+                Some((user, _)) => {
+                    out.push_str(user);
+                    out.push_str(":***@");
+                    out.push_str(host);
+                }
+                None => out.push_str(authority),
+            },
+            None => out.push_str(authority),
+        }
+        match path.split_once('?') {
+            Some((p, query)) => {
+                let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
+                out.push_str(p);
+                out.push('?');
+                out.push_str(&redact_query(query));
+                if let Some(f) = fragment {
+                    out.push('#');
+                    out.push_str(f);
+                }
+            }
+            None => out.push_str(path),
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whether a query parameter named `name` carries a credential. Errs on the side of hiding.
@@ -276,6 +321,16 @@ mod tests {
         for name in ["database", "compress", "user", "timeout"] {
             assert!(!is_credential_param(name), "{name}");
         }
+    }
+
+    #[test]
+    fn credentials_of_urls_in_free_text_are_scrubbed() {
+        let text = r#"connect{options=ConnectOptions { url: "mysql://root:W4rm%2Fpw@127.0.0.1:3306/db", n: 1 }} and redis://:r3d@h:1/0 x http://u@h/?a=1&password=q+p&b=2#top; ok http://h/p"#;
+        assert_eq!(
+            scrub_credentials(text),
+            r#"connect{options=ConnectOptions { url: "mysql://root:***@127.0.0.1:3306/db", n: 1 }} and redis://:***@h:1/0 x http://u@h/?a=1&password=***&b=2#top; ok http://h/p"#
+        );
+        assert_eq!(scrub_credentials("no urls: a:b@c"), "no urls: a:b@c");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! [`run`], so the end-to-end tests can build the very same program as a binary of their own.
 
 mod cmd;
+mod logging;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ enum Command {
 /// (0 success, 1 the check failed, 2 the command could not run).
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -66,20 +67,9 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("storectl: {e:#}");
+            // Our errors never hold a credential; the scrub guards against a driver's that might.
+            eprintln!("storectl: {}", logging::scrub(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = EnvFilter::try_from_env("TIERSTORE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tierstore::{Config, HealthStatus, ServiceHealth, check_health};
 
 /// Arguments of `storectl health`.
@@ -16,7 +16,7 @@ pub struct HealthArgs {
 
 /// Probes every configured service; exit code 1 when any is down.
 pub async fn run(config_path: Option<&Path>, args: &HealthArgs) -> Result<ExitCode> {
-    let config = Config::load(config_path).context("loading the configuration")?;
+    let config = super::load_config(config_path)?;
     let report = check_health(&config).await;
     let healthy = report.iter().all(|s| s.status == HealthStatus::Up);
     if args.json {

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use tierstore::Config;
 use tierstore::files::{
     FileKind, FileReport, InspectReport, configured_kline_file_count, inspect, inspect_configured,
     kline_file_count,
@@ -33,7 +32,7 @@ pub struct InspectArgs {
 
 /// Inspects; exit code 1 when any file has errors.
 pub fn run(config_path: Option<&Path>, args: &InspectArgs) -> Result<ExitCode> {
-    let config = Config::load(config_path).context("loading the configuration")?;
+    let config = super::load_config(config_path)?;
     let timezone = args.timezone.unwrap_or(config.timezone);
     let report = match &args.legacy_dir {
         Some(dir) => {
