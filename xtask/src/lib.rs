@@ -1,7 +1,8 @@
 //! Developer automation for tierstore, in Rust (the rust-analyzer `xtask` pattern).
 //!
 //! `cargo xtask services up|status|down|run` makes Redis, a MySQL-compatible server and
-//! ClickHouse reachable for tests and demos, `cargo xtask ci` runs everything CI runs, and
+//! ClickHouse reachable for tests and demos, `cargo xtask ci` runs everything CI runs,
+//! `cargo xtask fuzz` runs the fuzz targets of `fuzz/` for a fixed time, and
 //! whatever a run starts it stops again on every way out (`session`). This crate owns
 //! process management of those servers; it knows nothing of tierstore's own code and never
 //! links it, so it builds fast and keeps working when the workspace does not compile.
@@ -9,6 +10,7 @@
 pub mod bench;
 pub mod ci;
 pub mod cmd;
+pub mod fuzz;
 pub mod services;
 pub mod session;
 pub mod tidy;

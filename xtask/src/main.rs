@@ -25,6 +25,15 @@ enum Task {
         /// Benchmarks to run: legacy, hot.
         names: Vec<String>,
     },
+    /// Run the fuzz targets of `fuzz/` (all, or those named) for a fixed time each; a crash
+    /// fails, naming the input that caused it.
+    Fuzz {
+        /// Targets: pyjson, pyfloat, journal, klines, positions, gbk, hot_codec.
+        targets: Vec<String>,
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// What CI runs: services up, fmt --check, clippy -D warnings, all tests, services down.
     Ci {
         /// Leave the services this run started running.
@@ -98,6 +107,7 @@ fn main() -> Result<()> {
     match cli.task {
         Task::Ci { keep_services } => xtask::ci::run(&xtask::ci::CiOptions { keep_services }),
         Task::Bench { names } => xtask::bench::run(&names),
+        Task::Fuzz { targets, seconds } => xtask::fuzz::run(&targets, seconds),
         Task::Services { action: ServicesAction::Up(which) } => {
             let running = services::up(&layout, &which.wanted())?;
             if which.json {

@@ -349,11 +349,16 @@ impl PositionDocs {
         })
     }
 
-    /// Sets held days, in the file's shape. A closed position in the flat shape is deleted.
+    /// Sets held days, in the file's shape. A closed position in the flat shape is deleted
+    /// (as the Python program does) — unless the file already marks it closed with `null`,
+    /// which is then left as it is.
     pub fn set_held_days(&mut self, code: &StockCode, days: HeldDays) {
         match (self.format, days) {
             (HeldDaysFormat::Flat, HeldDays::Closed) => {
-                self.held.remove(code);
+                let marked = self.held.key_of(code).is_some_and(|k| self.held.get(k) == Some(&Json::Null));
+                if !marked {
+                    self.held.remove(code);
+                }
             }
             (HeldDaysFormat::Flat, HeldDays::Open(n)) => {
                 let key = self.held.key_for(code);
