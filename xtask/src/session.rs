@@ -46,8 +46,9 @@ impl Session {
         match services::up_with(layout, wanted, &mut record) {
             Ok(running) => Ok(Session { id, running }),
             Err(e) => {
-                // `up` has stopped what it started; nothing is left to do on drop.
-                lock().retain(|(i, _, _)| *i != id);
+                // `up` stops what it started when it fails; stopping the record again makes
+                // sure, and leaves nothing for the drop.
+                stop(|i| i == id);
                 Err(e)
             }
         }

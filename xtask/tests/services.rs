@@ -209,13 +209,44 @@ fn sigint_stops_the_command_and_the_services_it_started() {
 }
 
 #[test]
+fn sighup_stops_the_command_and_the_services_it_started() {
+    a_signal_stops_everything("-HUP", "63.4242");
+}
+
+#[test]
 fn credentials_are_redacted_everywhere_xtask_prints_urls() {
     assert_eq!(services::redact("mysql://root:hunter2@h:1/db"), "mysql://root:***@h:1/db");
     assert_eq!(services::redact("redis://h:1"), "redis://h:1");
     assert_eq!(
-        services::redact("http://u@h:8123/?database=x&password=s3cret&access_token=t0k"),
-        "http://u@h:8123/?database=x&password=***&access_token=***"
+        services::redact("http://u@h:8123/?database=x&password=s3cret&access_token=t0k&force_primary_key=1"),
+        "http://u@h:8123/?database=x&password=***&access_token=***&force_primary_key=1"
     );
     assert!(services::has_credentials("redis://:pw@127.0.0.1:6379"));
     assert!(!services::has_credentials("redis://127.0.0.1:6379"));
+
+    // The program itself, on services that are down (nothing listens on these ports), in text
+    // and JSON: the addresses are shown, the passwords are not.
+    let env = [
+        ("TIERSTORE_TEST_REDIS_URL", format!("redis://:R3d-pw-71@127.0.0.1:{}", free_port().unwrap())),
+        ("TIERSTORE_TEST_MYSQL_URL", format!("mysql://root:My-pw-72@127.0.0.1:{}", free_port().unwrap())),
+        (
+            "TIERSTORE_TEST_CLICKHOUSE_URL",
+            format!("http://default@127.0.0.1:{}/?password=Ch-pw-73", free_port().unwrap()),
+        ),
+    ];
+    let target = tempfile::tempdir().unwrap();
+    for args in [["services", "status", "--json"], ["services", "status", "--only=redis,mysql,clickhouse"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("CARGO_TARGET_DIR", target.path())
+            .output()
+            .unwrap();
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(1), "the services are down: {all}");
+        for secret in ["R3d-pw-71", "My-pw-72", "Ch-pw-73"] {
+            assert!(!all.contains(secret), "{secret} printed by xtask {args:?}:\n{all}");
+        }
+        assert!(all.contains("redis://:***@127.0.0.1:") && all.contains("password=***"), "{all}");
+    }
 }

@@ -110,6 +110,8 @@ mod tests {
             "CLUSTERDOWN The cluster is down",
             "NOAUTH Authentication required.",
             "WRONGPASS invalid username-password pair or user is disabled.",
+            "NOPERM this user has no permissions to run the 'evalsha' command",
+            "NOREPLICAS Not enough good replicas to write.",
         ] {
             let e = from_redis(&config(), server_error(reply));
             assert!(e.is_unavailable(), "{reply}: {e:?}");

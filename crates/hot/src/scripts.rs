@@ -71,7 +71,14 @@ while pos do
   pos = e and e + 1
 end
 
-local current = marker and marker ~= '' and string.match(marker, '^([0-9a-f]+) ')
+local current
+if marker and marker ~= '' then
+  local e, st = string.match(marker, '^([0-9a-f]+) (%a+)$')
+  if not e or #e > 32 or (st ~= 'ready' and st ~= 'rehydrating') then
+    return redis.error_reply('CORRUPT the namespace marker is not "<epoch> ready|rehydrating"')
+  end
+  current = e
+end
 if not current then
   return redis.error_reply('STALE the namespace marker is missing: Redis lost the namespace')
 end

@@ -2,7 +2,10 @@
 //! - any state Rust encodes is accepted by the scripts and re-rendered byte for byte;
 //! - "+1" run by the script gives what an independent model of the rule gives;
 //! - a mutated string is refused by the scripts exactly when Rust's decoder refuses it, and a
-//!   refused string is left as it was.
+//!   refused string is left as it was, also by a script that writes ("+1").
+//!
+//! Each property runs both ways the scripts get the namespace marker: as `KEYS[2]` (a single
+//! server) and as `ARGV[1]` (a cluster, where the client reads it first).
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
 
@@ -89,12 +92,14 @@ impl Server {
         format!("{}:epoch", self.ns.prefix())
     }
 
-    /// Stores `blob` with the marker in `epoch`, runs `script` with `args`, returns its reply
-    /// (or the error code and message) and the string afterwards.
+    /// Stores `blob` with the marker in `epoch`, runs `script` with `args` — handing it the
+    /// marker as a key, or as the first argument when `marker_as_arg` (the cluster way) —
+    /// and returns its reply (or the error code and message) and the string afterwards.
     fn run<T: redis::FromRedisValue>(
         &self,
         blob: &str,
         epoch: &str,
+        marker_as_arg: bool,
         script: &redis::Script,
         args: &[&str],
     ) -> (Result<T, (String, String)>, String) {
@@ -108,7 +113,12 @@ impl Server {
                 .await
                 .unwrap();
             let mut inv = script.prepare_invoke();
-            inv.key(self.key()).key(self.marker_key()).arg("");
+            inv.key(self.key());
+            if marker_as_arg {
+                inv.arg(format!("{epoch} ready"));
+            } else {
+                inv.key(self.marker_key()).arg("");
+            }
             for a in args {
                 inv.arg(*a);
             }
@@ -147,19 +157,24 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
-    fn scripts_rerender_what_rust_encodes(state in state(), epoch in epoch()) {
+    fn scripts_rerender_what_rust_encodes(state in state(), epoch in epoch(), as_arg in any::<bool>()) {
         let blob = codec::encode(&epoch, &state);
-        let (reply, _) = SERVER.with(|s| s.run::<String>(&blob, &epoch.0, &scripts::CANONICAL, &[]));
+        let (reply, _) = SERVER.with(|s| s.run::<String>(&blob, &epoch.0, as_arg, &scripts::CANONICAL, &[]));
         prop_assert_eq!(reply.as_deref(), Ok(blob.as_str()));
         prop_assert_eq!(codec::decode(&blob).unwrap(), (epoch, state));
     }
 
     #[test]
-    fn the_scripts_increment_agrees_with_the_rule(state in state(), epoch in epoch(), today in date()) {
+    fn the_scripts_increment_agrees_with_the_rule(
+        state in state(),
+        epoch in epoch(),
+        today in date(),
+        as_arg in any::<bool>(),
+    ) {
         let blob = codec::encode(&epoch, &state);
         let today_text = today.to_string();
         let (reply, after) =
-            SERVER.with(|s| s.run::<(i64, String)>(&blob, &epoch.0, &scripts::INCREMENT, &[&today_text]));
+            SERVER.with(|s| s.run::<(i64, String)>(&blob, &epoch.0, as_arg, &scripts::INCREMENT, &[&today_text]));
         let (applied, value) = reply.unwrap();
         let (_, stored) = codec::decode(&after).unwrap();
         match incremented(&state, today) {
@@ -182,6 +197,7 @@ proptest! {
         edits in proptest::collection::vec((any::<prop::sample::Index>(), prop::sample::select(
             b"0123456789.|=\nc@-SHZBJaf x".to_vec())), 1..4),
         deletes in proptest::collection::vec(any::<prop::sample::Index>(), 0..2),
+        as_arg in any::<bool>(),
     ) {
         let mut bytes = codec::encode(&epoch, &state).into_bytes();
         for (at, b) in edits {
@@ -198,12 +214,26 @@ proptest! {
         // The marker names the string's own epoch when it still parses, so only the grammar
         // decides.
         let marker_epoch = rust.as_ref().map(|(e, _)| e.0.clone()).unwrap_or_else(|_| epoch.0.clone());
-        let (reply, after) = SERVER.with(|s| s.run::<String>(&blob, &marker_epoch, &scripts::CANONICAL, &[]));
+        let (reply, after) =
+            SERVER.with(|s| s.run::<String>(&blob, &marker_epoch, as_arg, &scripts::CANONICAL, &[]));
         match (&rust, &reply) {
             (Ok(_), Ok(rendered)) => prop_assert_eq!(rendered, &blob),
             (Err(_), Err((code, _))) => prop_assert_eq!(code.as_str(), "CORRUPT"),
             _ => prop_assert!(false, "disagree on {:?}: rust {:?}, lua {:?}", blob, rust, reply),
         }
-        prop_assert_eq!(after, blob);
+        prop_assert_eq!(&after, &blob);
+        // A script that writes: "+1" on the last storable date applies unless the string is
+        // refused, and a refused string is left exactly as it was.
+        let (reply, after) = SERVER.with(|s| {
+            s.run::<(i64, String)>(&blob, &marker_epoch, as_arg, &scripts::INCREMENT, &["2105-12-31"])
+        });
+        match (&rust, &reply) {
+            (Ok(_), Ok(_)) => prop_assert!(codec::decode(&after).is_ok(), "wrote a string Rust cannot read: {:?}", after),
+            (Err(_), Err((code, _))) => {
+                prop_assert_eq!(code.as_str(), "CORRUPT");
+                prop_assert_eq!(after, blob);
+            }
+            _ => prop_assert!(false, "disagree on {:?}: rust {:?}, lua {:?}", blob, rust, reply),
+        }
     }
 }

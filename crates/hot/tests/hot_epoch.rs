@@ -181,3 +181,22 @@ async fn invalid_rehydration_input_writes_nothing() {
     assert!(matches!(e, Err(StoreError::InvalidInput { .. })), "{e:?}");
     assert_eq!(store.namespace_status().await.unwrap(), before, "no new epoch was begun");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_marker_is_corrupt_for_reads_and_scripts_alike() {
+    let ns = RedisNamespace::new().await;
+    let prefix = ns.prefix().to_owned();
+    let (store, _) = common::seeded_store(ns.url(), |c| c.namespace = prefix).await;
+    let NamespaceStatus::Ready(epoch) = store.namespace_status().await.unwrap() else { panic!("not ready") };
+    let mut c = raw(&ns).await;
+    for marker in [format!("{} junk", epoch.0), format!("{} ready extra", epoch.0), "ready".to_owned()] {
+        let _: () = c.set(format!("{}:epoch", ns.prefix()), &marker).await.unwrap();
+        every_operation_fails(&store, &acct("prod_pwc"), |what, e| {
+            let StoreError::Corrupt { reason, .. } = e else {
+                panic!("{what} with marker {marker:?}: {e:?}")
+            };
+            assert!(reason.contains("marker"), "{what}: {reason}");
+        })
+        .await;
+    }
+}

@@ -73,7 +73,8 @@ fn race(dir: &Path, process: usize) -> usize {
 #[test]
 #[ignore = "run by threads_and_processes_increment_once_and_keep_extremes in child processes"]
 fn worker() {
-    let dir = std::env::var("LEGACY_RACE_DIR").expect("LEGACY_RACE_DIR");
+    // Run alone (e.g. `--ignored`), there is nothing to race on.
+    let Ok(dir) = std::env::var("LEGACY_RACE_DIR") else { return };
     let process: usize = std::env::var("LEGACY_RACE_PROCESS").unwrap().parse().unwrap();
     let applied = race(Path::new(&dir), process);
     println!("\nAPPLIED={applied}");

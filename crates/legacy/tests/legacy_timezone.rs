@@ -84,3 +84,19 @@ async fn journal_times_are_shanghai_wall_clock_on_either_side_of_midnight() {
     assert_eq!(store.trades(&on("2024-10-09")).await.unwrap(), vec![before]);
     assert_eq!(store.trades(&on("2024-10-10")).await.unwrap(), vec![at]);
 }
+
+/// The two tests above, run again in child processes whose host timezone is New York and
+/// Kiritimati (UTC+14): nothing changes.
+#[test]
+fn the_host_timezone_changes_nothing() {
+    for tz in ["America/New_York", "Pacific/Kiritimati"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--test-threads", "1", "today_turns", "journal_times"])
+            .env("TZ", tz)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "under TZ={tz}:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("2 passed"), "both ran under TZ={tz}:\n{stdout}");
+    }
+}

@@ -1,6 +1,7 @@
-//! Where "now" comes from. Stores take a [`Clock`] instead of reading the system time, so the
-//! market date ("today" for the once-a-day held-days increment) can be tested at the instants
-//! where it changes — 16:00:00Z is midnight in Shanghai — whatever the host's timezone.
+//! Where "now" comes from. Code that needs "today" asks a [`Clock`] (the legacy store's
+//! `market_today`, through `LegacyStore::with_clock`) instead of reading the system time, so
+//! the market date — the day of the once-a-day held-days increment — can be tested at the
+//! instants where it changes (16:00:00Z is midnight in Shanghai), whatever the host's timezone.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -216,12 +216,33 @@ pub fn scrub_credentials(text: &str) -> String {
     out
 }
 
-/// Whether a query parameter named `name` carries a credential. Errs on the side of hiding.
+/// Query parameter names that carry credentials (compared case-insensitively, whole names:
+/// a setting such as ClickHouse's `force_primary_key` is not one).
+const CREDENTIAL_PARAMS: [&str; 18] = [
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "token",
+    "access_token",
+    "auth_token",
+    "refresh_token",
+    "secret",
+    "client_secret",
+    "key",
+    "api_key",
+    "apikey",
+    "access_key",
+    "secret_key",
+    "auth",
+    "signature",
+    "sig",
+];
+
+/// Whether a query parameter named `name` carries a credential.
 pub fn is_credential_param(name: &str) -> bool {
     let n = percent_decode(name).to_ascii_lowercase();
-    ["pass", "pwd", "token", "secret", "key", "auth", "credential", "signature", "sig"]
-        .iter()
-        .any(|w| n.contains(w))
+    CREDENTIAL_PARAMS.contains(&n.as_str())
 }
 
 /// A raw query string with the values of credential parameters replaced by `***`, every
@@ -296,7 +317,7 @@ mod tests {
     fn query_string_credentials_never_print() {
         let u = SecretUrl::parse(
             "clickhouse.url",
-            "http://ops@127.0.0.1:8123/?database=ts&password=pa%2455&access_token=t0k3n&x_api_key=k3y+z&compress=1",
+            "http://ops@127.0.0.1:8123/?database=ts&password=pa%2455&access_token=t0k3n&api_key=k3y+z&force_primary_key=1&compress=1",
         )
         .unwrap();
         let shown = [format!("{u}"), format!("{u:?}"), serde_json::to_string(&u).unwrap(), u.redacted()];
@@ -307,18 +328,23 @@ mod tests {
         }
         assert_eq!(
             u.redacted(),
-            "http://ops@127.0.0.1:8123/?database=ts&password=***&access_token=***&x_api_key=***&compress=1"
+            "http://ops@127.0.0.1:8123/?database=ts&password=***&access_token=***&api_key=***&force_primary_key=1&compress=1"
         );
         assert_eq!(u.query_param("password").as_deref(), Some("pa$55"));
-        assert_eq!(u.without_credentials().as_str(), "http://ops@127.0.0.1:8123/?database=ts&compress=1");
+        assert_eq!(
+            u.without_credentials().as_str(),
+            "http://ops@127.0.0.1:8123/?database=ts&force_primary_key=1&compress=1"
+        );
         assert_eq!(
             u.scrub("denied for pa$55 (pa%2455), token t0k3n, key k3y z"),
             "denied for *** (***), token ***, key ***"
         );
-        for name in ["password", "PASSWORD", "passwd", "pwd", "token", "secret", "api_key", "sig"] {
-            assert!(is_credential_param(name), "{name}");
+        for name in
+            ["password", "PASSWORD", "passwd", "pwd", "token", "secret", "api_key", "sig", "x_api_key"]
+        {
+            assert_eq!(is_credential_param(name), name != "x_api_key", "{name}");
         }
-        for name in ["database", "compress", "user", "timeout"] {
+        for name in ["database", "compress", "user", "timeout", "force_primary_key", "passive", "keyspace"] {
             assert!(!is_credential_param(name), "{name}");
         }
     }

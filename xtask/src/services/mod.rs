@@ -194,10 +194,30 @@ pub fn redact(url: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
-/// Whether a query parameter carries a credential. Errs on the side of hiding.
+/// Whether a query parameter carries a credential: the names `tierstore_model::secret` knows
+/// (xtask links no tierstore crate, so the list is repeated here).
 fn is_credential(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["pass", "pwd", "token", "secret", "key", "auth", "credential", "sig"].iter().any(|w| n.contains(w))
+    const NAMES: [&str; 18] = [
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "token",
+        "access_token",
+        "auth_token",
+        "refresh_token",
+        "secret",
+        "client_secret",
+        "key",
+        "api_key",
+        "apikey",
+        "access_key",
+        "secret_key",
+        "auth",
+        "signature",
+        "sig",
+    ];
+    NAMES.contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// Whether a URL carries any credential (`redact` changes it).
@@ -358,6 +378,27 @@ fn up_one(
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     eprintln!("xtask: starting {service} on 127.0.0.1:{port} (data in {})", dir.display());
     let mut started = service.start(&dir, port)?;
+    let result = wait_for(layout, service, &dir, &mut started, on_start);
+    if result.is_err() {
+        // Whatever went wrong after the spawn, the server does not outlive it.
+        if started.child.try_wait().ok().flatten().is_none() {
+            let _ = stop_process(started.child.id(), &started.program);
+            let _ = started.child.kill();
+        }
+        let _ = started.child.wait();
+        let _ = fs::remove_file(layout.state_path(service));
+    }
+    result
+}
+
+/// Records a just-spawned server and waits until it answers, within the start timeout.
+fn wait_for(
+    layout: &Layout,
+    service: Service,
+    dir: &Path,
+    started: &mut Started,
+    on_start: &mut dyn FnMut(Service),
+) -> Result<Running> {
     let pid = started.child.id();
     let state = State { pid, url: started.url.clone(), program: started.program.clone() };
     fs::write(layout.state_path(service), serde_json::to_string_pretty(&state)?)?;
@@ -371,14 +412,10 @@ fn up_one(
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(200));
         if let Some(status) = started.child.try_wait()? {
-            let _ = fs::remove_file(layout.state_path(service));
             bail!("{service} exited with {status} before answering; see the log in {}", dir.display());
         }
         if Instant::now() > deadline {
-            // Not answering is not "not running": stop it, so nothing is left behind.
-            stop_process(pid, &started.program)?;
-            let _ = started.child.wait();
-            let _ = fs::remove_file(layout.state_path(service));
+            // Not answering is not "not running": the caller stops it.
             bail!(
                 "{service} did not answer within {timeout:?}; stopped it; see the log in {}",
                 dir.display()
@@ -387,7 +424,7 @@ fn up_one(
         if let Ok(version) = service.probe(&addr) {
             return Ok(Running {
                 service,
-                url: started.url,
+                url: started.url.clone(),
                 origin: Origin::StartedNow,
                 pid: Some(pid),
                 version,
@@ -413,7 +450,8 @@ fn ours_running(layout: &Layout, service: Service) -> Option<Running> {
 pub struct Status {
     /// Which service.
     pub service: Service,
-    /// Where it is (ours if we started one, else the configured URL).
+    /// Where it is (ours if we started one, else the configured URL); serialised redacted.
+    #[serde(serialize_with = "serialize_redacted")]
     pub url: String,
     /// Who runs it, when it answers.
     pub origin: Option<Origin>,

@@ -185,7 +185,8 @@ const PYTHON_GBK_GAPS: [(u16, u16); 53] = [
 
 /// The offset of the first byte of `bytes` that Python's `gbk` codec cannot decode, if any:
 /// a lone `0x80`/`0xFF`, a lead byte without a valid trail byte (including GB18030's
-/// four-byte sequences, whose second byte is a digit), or a two-byte code Python does not map.
+/// four-byte sequences, whose second byte is a digit, and a lead byte at the very end), or a
+/// two-byte code Python does not map.
 pub fn gbk_invalid_at(bytes: &[u8]) -> Option<usize> {
     let mut i = 0;
     while i < bytes.len() {
@@ -197,7 +198,7 @@ pub fn gbk_invalid_at(bytes: &[u8]) -> Option<usize> {
         if !(0x81..=0xFE).contains(&lead) {
             return Some(i);
         }
-        let trail = *bytes.get(i + 1)?;
+        let Some(&trail) = bytes.get(i + 1) else { return Some(i) };
         let code = u16::from(lead) << 8 | u16::from(trail);
         let trail_ok = matches!(trail, 0x40..=0x7E | 0x80..=0xFE);
         if !trail_ok || PYTHON_GBK_GAPS.iter().any(|(a, b)| (*a..=*b).contains(&code)) {
@@ -346,7 +347,13 @@ mod tests {
             assert_eq!(gbk_invalid_at(bytes), Some(at), "{bytes:?}");
             assert_eq!(Encoding::Gbk.decode(bytes), None, "{bytes:?}");
         }
-        assert_eq!(gbk_invalid_at(b"\xB0"), None, "a cut character is the caller's to judge");
+        assert_eq!(gbk_invalid_at(b"a\xB0"), Some(1), "a lead byte at the end has no trail");
+        assert_eq!(Encoding::detect(b"\xB0\xA1\n\xB0"), None);
+        assert_eq!(
+            Encoding::detect_prefix(b"\xB0\xA1\n\xB0"),
+            Some(Encoding::Gbk),
+            "a prefix may cut a character"
+        );
         assert_eq!(Encoding::Gbk.decode("啊".as_bytes()), None);
         assert_eq!(Encoding::Gbk.decode(b"\xB0\xA1").unwrap(), "啊");
         assert_eq!(Encoding::detect(b"\xB0\xA1\x80\n"), None, "not UTF-8, not Python's GBK");

@@ -14,8 +14,6 @@ use super::pyfloat;
 
 /// The header pandas writes.
 pub const HEADER: &str = "datetime,open,high,low,close,volume,amount";
-/// The stock universe file of a kline folder.
-pub const CODE_LIST: &str = "_code_list.csv";
 
 /// How a kline file is spelt; a rewrite keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,9 +5,11 @@
 //! - [`pyfloat`], [`pyjson`], [`pycsv`]: how CPython spells floats, JSON and CSV, and how its
 //!   `json` and `csv` modules read them;
 //! - [`encoding`]: UTF-8 / BOM / GBK (as Python's `gbk` codec has it) and line endings;
-//! - [`positions`], [`journal`], [`assets`], [`klines`]: one module per kind of file.
+//! - [`positions`], [`journal`], [`assets`], [`klines`], [`code_list`]: one module per kind of
+//!   file.
 
 pub mod assets;
+pub mod code_list;
 pub mod encoding;
 pub mod journal;
 pub mod klines;

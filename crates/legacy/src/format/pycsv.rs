@@ -148,6 +148,8 @@ impl<R: BufRead> RecordReader<R> {
         rec.line = self.line;
         rec.offset = self.offset;
         let mut state = State::StartField;
+        // Whether the byte before was a `\r`: a `\n` right after it ends no further line.
+        let mut prev_cr = false;
         loop {
             let buf = self.inner.fill_buf()?;
             if buf.is_empty() {
@@ -161,11 +163,13 @@ impl<R: BufRead> RecordReader<R> {
             let mut done = false;
             for &b in buf {
                 used += 1;
+                let crlf = prev_cr && b == b'\n';
+                prev_cr = b == b'\r';
                 match (state, b) {
                     (State::InQuoted, b'"') => state = State::QuoteInQuoted,
                     (State::InQuoted, _) => {
                         // A line break inside quotes still starts a new line of the file.
-                        if b == b'\r' || (b == b'\n' && rec.bytes.last() != Some(&b'\r')) {
+                        if b == b'\r' || (b == b'\n' && !crlf) {
                             self.line += 1;
                         }
                         rec.bytes.push(b);
@@ -253,6 +257,18 @@ mod tests {
                 (8, v(&["abc", "d"]), Some(Eol::Lf)),
             ]
         );
+    }
+
+    #[test]
+    fn line_breaks_inside_quotes_are_counted_as_the_file_has_them() {
+        // Field 1 ends with a CR inside its quotes, field 2 starts with an LF inside its own:
+        // with `","` between them they are two line breaks, not one CRLF.
+        let got = records(b"\"a\r\",\"\nb\"\r\nnext\r\n");
+        assert_eq!(got[0].0, 1);
+        assert_eq!(got[1], (4, v(&["next"]), Some(Eol::Crlf)));
+        // A CRLF inside quotes is one line break.
+        let got = records(b"\"a\r\nb\"\r\nnext\r\n");
+        assert_eq!(got[1], (3, v(&["next"]), Some(Eol::Crlf)));
     }
 
     #[test]

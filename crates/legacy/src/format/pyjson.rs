@@ -203,7 +203,7 @@ impl std::fmt::Display for SyntaxError {
 }
 
 /// Parses a document as `json.loads` does (see the module doc). Lone surrogates, which
-/// Python keeps but Rust strings cannot hold, are an error.
+/// Python keeps but Rust strings cannot hold, and nesting deeper than 128 levels are errors.
 pub fn parse(text: &str) -> Result<Json, SyntaxError> {
     let mut p = Parser { text: text.as_bytes(), pos: 0, line: 1, line_start: 0, src: text };
     p.skip_ws();

@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tierstore_model::{AccountId, StockCode, StoreError, TradeDate};
 
 use crate::format::assets::{ASSETS, AssetFile};
-use crate::format::encoding::{BOM, Encoding, Eol};
+use crate::format::code_list::{self, CODE_LIST};
+use crate::format::encoding::{Encoding, Eol};
 use crate::format::journal::{self, DEALS, JournalReader, SNIFF, Tail};
-use crate::format::klines::{self, CODE_LIST};
+use crate::format::klines;
 use crate::format::positions::{HELD_DAYS, JsonDoc, MAX_PRICE, MIN_PRICE};
-use crate::format::pycsv::{Record, RecordReader};
 
 /// The kinds of legacy file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -390,37 +390,13 @@ fn inspect_kline(r: &mut FileReport, bytes: &[u8]) {
 }
 
 fn inspect_code_list(r: &mut FileReport, bytes: &[u8]) {
-    let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
-    let mut records = RecordReader::new(body, 1, 0);
-    let mut rec = Record::default();
-    let mut first = true;
-    loop {
-        match records.read(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return r.error(rec.line, e.to_string()),
-        }
-        let fields: Vec<String> = rec.fields().map(|f| String::from_utf8_lossy(f).into_owned()).collect();
-        if first {
-            first = false;
-            if fields.first().map(String::as_str) != Some("code") {
-                r.error(rec.line, format!("header is {:?}, expected \"code,name\"", fields.join(",")));
-                return;
+    match code_list::parse_lenient(&r.path.clone(), bytes) {
+        Err(e) => r.store_error(e),
+        Ok((list, errors)) => {
+            r.rows = list.rows;
+            for e in errors {
+                r.store_error(e);
             }
-            continue;
-        }
-        r.rows += 1;
-        if rec.terminator.is_none() {
-            r.error(rec.line, "last line has no line terminator (truncated?)");
-            continue;
-        }
-        match fields.first() {
-            Some(sym) => {
-                if let Err(e) = StockCode::from_symbol(sym) {
-                    r.store_error(e.at(r.path.clone(), rec.line));
-                }
-            }
-            None => r.error(rec.line, "empty row"),
         }
     }
     r.format = Eol::describe(bytes).to_owned();

@@ -23,9 +23,10 @@ use tierstore_model::{
 
 use crate::config::HeldDaysFormat;
 use crate::format::assets::{ASSETS, AssetFile};
+use crate::format::code_list::CODE_LIST;
 use crate::format::encoding::{Encoding, Eol, with_eol};
 use crate::format::journal::{self, DEALS};
-use crate::format::klines::{self, CODE_LIST, KlineLayout};
+use crate::format::klines::{self, KlineLayout};
 use crate::format::positions::PositionDocs;
 use crate::format::{pycsv, pyfloat};
 use crate::fsio::io_error;
