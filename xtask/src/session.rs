@@ -15,11 +15,6 @@ static TO_STOP: Mutex<Vec<(u64, Layout, Vec<Service>)>> = Mutex::new(Vec::new())
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Held while services are being stopped: the signal handler waits on it before it exits, so
-/// it never cuts short a stop the main thread is in the middle of (a signal also ends the
-/// running command, which ends the main thread's session).
-static STOPPING: Mutex<()> = Mutex::new(());
-
 /// Services brought up for a run; those it started are stopped when it is dropped.
 #[derive(Debug)]
 pub struct Session {
@@ -71,14 +66,14 @@ fn lock() -> std::sync::MutexGuard<'static, Vec<(u64, Layout, Vec<Service>)>> {
 }
 
 /// Stops what the chosen sessions started, once (whoever comes first: the guard or a signal).
+/// The registry stays locked until the servers are down, so a signal handler arriving in the
+/// middle waits for the main thread's stop instead of exiting under it (a signal also ends the
+/// running command, which ends the main thread's session).
 fn stop(chosen: impl Fn(u64) -> bool) {
-    let _stopping = STOPPING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let taken: Vec<(u64, Layout, Vec<Service>)> = {
-        let mut all = lock();
-        let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|(id, _, _)| chosen(*id));
-        *all = rest;
-        mine
-    };
+    let mut all = lock();
+    let (taken, rest): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut *all).into_iter().partition(|(id, _, _)| chosen(*id));
+    *all = rest;
     for (_, layout, started) in taken {
         if let Err(e) = services::down(&layout, &started) {
             eprintln!("xtask: stopping services failed: {e:#}");

@@ -58,30 +58,6 @@ pub fn service_missing(service: &str, var: &str, url: &str, error: &dyn std::fmt
     )
 }
 
-/// Percent-decoding of `%XX` escapes (for test passwords written into URLs).
-pub(crate) fn percent_decoded(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'%')
-            .then(|| s.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match hex {
-            Some(v) => {
-                out.push(v);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A random lower-case suffix for namespaces.
 pub fn unique_suffix() -> String {
     format!("{:016x}", rand::random::<u64>())

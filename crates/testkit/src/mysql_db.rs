@@ -42,7 +42,7 @@ impl MysqlDatabase {
             "keep test passwords simple"
         );
         let user = format!("tsu_{}", &unique_suffix()[..12]);
-        let plain = crate::percent_decoded(password);
+        let plain = percent_encoding::percent_decode_str(password).decode_utf8_lossy();
         let db = Database::connect(self.server.as_str()).await.expect("the test server answers");
         for sql in [
             format!("CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{plain}'"),

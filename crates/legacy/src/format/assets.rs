@@ -59,11 +59,7 @@ impl AssetFile {
             }
             if lines.peek().is_none() && !terminated {
                 // pandas ends every line with a terminator: this one was cut off.
-                errors.push(StoreError::corrupt(
-                    path,
-                    Some(line),
-                    "last line has no line terminator (truncated?)",
-                ));
+                errors.push(super::cut_off(path, line));
                 continue;
             }
             match parse_row(l, account) {

@@ -46,11 +46,7 @@ pub fn parse_lenient(path: &Path, bytes: &[u8]) -> Result<(CodeList, Vec<StoreEr
         }
         list.rows += 1;
         if rec.terminator.is_none() {
-            errors.push(StoreError::corrupt(
-                path,
-                Some(rec.line),
-                "last line has no line terminator (truncated?)",
-            ));
+            errors.push(super::cut_off(path, rec.line));
             continue;
         }
         let symbol = text(0).unwrap_or_default();

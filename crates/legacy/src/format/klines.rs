@@ -100,11 +100,7 @@ pub fn parse(path: &Path, code: StockCode, bytes: &[u8]) -> Result<KlineFile, St
         data_lines += 1;
         if lines.peek().is_none() && !terminated {
             // pandas ends every line with a terminator: this one was cut off.
-            errors.push(StoreError::corrupt(
-                path,
-                Some(line),
-                "last line has no line terminator (truncated?)",
-            ));
+            errors.push(super::cut_off(path, line));
             continue;
         }
         match parse_row(code, l) {

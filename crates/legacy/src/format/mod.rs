@@ -17,3 +17,9 @@ pub mod positions;
 pub mod pycsv;
 pub mod pyfloat;
 pub mod pyjson;
+
+/// The error for the last line of a file that is written whole (by pandas or a data source)
+/// when it has no terminator: the file was cut off.
+pub(crate) fn cut_off(path: &std::path::Path, line: u64) -> tierstore_model::StoreError {
+    tierstore_model::StoreError::corrupt(path, Some(line), "last line has no line terminator (truncated?)")
+}

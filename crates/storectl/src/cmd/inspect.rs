@@ -33,25 +33,20 @@ pub struct InspectArgs {
 /// Inspects; exit code 1 when any file has errors.
 pub fn run(config_path: Option<&Path>, args: &InspectArgs) -> Result<ExitCode> {
     let config = super::load_config(config_path)?;
-    let timezone = args.timezone.unwrap_or(config.timezone);
-    let report = match &args.legacy_dir {
-        Some(dir) => {
-            let bar = progress::bar(kline_file_count(dir, args.daily_dir.as_deref()), "klines", args.json);
-            let report = inspect(dir, args.daily_dir.as_deref(), timezone, &|| bar.inc(1))
-                .with_context(|| format!("inspecting {}", dir.display()))?;
-            bar.finish_and_clear();
-            report
-        }
-        None => {
-            let bar = progress::bar(configured_kline_file_count(&config), "klines", args.json);
-            let mut config = config;
-            config.timezone = timezone;
-            let report = inspect_configured(&config, &|| bar.inc(1))
-                .with_context(|| format!("inspecting the legacy files of {}", config.origin))?;
-            bar.finish_and_clear();
-            report
-        }
+    let mut config = config;
+    config.timezone = args.timezone.unwrap_or(config.timezone);
+    let total = match &args.legacy_dir {
+        Some(dir) => kline_file_count(dir, args.daily_dir.as_deref()),
+        None => configured_kline_file_count(&config),
     };
+    let bar = progress::bar(total, "klines", args.json);
+    let report = match &args.legacy_dir {
+        Some(dir) => inspect(dir, args.daily_dir.as_deref(), config.timezone, &|| bar.inc(1))
+            .with_context(|| format!("inspecting {}", dir.display())),
+        None => inspect_configured(&config, &|| bar.inc(1))
+            .with_context(|| format!("inspecting the legacy files of {}", config.origin)),
+    }?;
+    bar.finish_and_clear();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
