@@ -32,9 +32,16 @@ macro_rules! __contract_tests {
     };
 }
 
+pub mod accounts;
 pub mod assets;
 pub mod health;
 pub mod klines;
+pub mod migration_state;
 pub mod positions;
 mod sample;
+pub mod strategies;
 pub mod trades;
+pub mod users;
+mod warm_env;
+
+pub use warm_env::{WarmEnv, start as warm_start};

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
 use crate::ident::AccountId;
-use crate::quantity::{Money, non_negative_money};
+use crate::quantity::{Money, non_negative_money, positive_money, storable_money};
 use crate::text_enum::text_enum;
 
 text_enum!(
@@ -73,18 +73,34 @@ impl NewAccount {
     /// Checks the fields a type cannot enforce.
     pub fn validate(&self) -> Result<(), StoreError> {
         check_name("account_name", &self.name)?;
-        if self.initial_capital <= Money::ZERO {
-            return Err(StoreError::invalid(
-                "initial_capital",
-                self.initial_capital.to_string(),
-                "must be greater than 0",
-            ));
-        }
+        positive_money("initial_capital", self.initial_capital)?;
         Ok(())
     }
 }
 
-/// A partial update of an account's money and state; `None` leaves a field as it is.
+impl AccountStatus {
+    /// Whether an account may go from `self` to `to`: active ↔ suspended, and either of them
+    /// → inactive. Inactive is final: the account is kept only as the owner of its history
+    /// (trades, assets, bindings), so trading on it again would mix two lives under one id.
+    /// Staying in the same state is allowed (and changes nothing).
+    pub fn check_transition(self, account: &str, to: AccountStatus) -> Result<(), StoreError> {
+        use AccountStatus::*;
+        match (self, to) {
+            (a, b) if a == b => Ok(()),
+            (Active, Suspended) | (Suspended, Active) | (Active | Suspended, Inactive) => Ok(()),
+            (Inactive, _) => Err(StoreError::conflict(
+                "account",
+                account,
+                format!("cannot go from inactive to {to}: deactivation is final, create a new account"),
+            )),
+            (from, to) => Err(StoreError::conflict("account", account, format!("cannot go from {from} to {to}"))),
+        }
+    }
+}
+
+/// A partial update of an account's name and money; `None` leaves a field as it is. The
+/// state changes only through the allowed transitions
+/// ([`AccountStatus::check_transition`]).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccountUpdate {
     /// New name.
@@ -95,8 +111,6 @@ pub struct AccountUpdate {
     pub total_assets: Option<Money>,
     /// New position value.
     pub position_value: Option<Money>,
-    /// New state.
-    pub status: Option<AccountStatus>,
 }
 
 impl AccountUpdate {
@@ -112,6 +126,7 @@ impl AccountUpdate {
         ] {
             if let Some(v) = v {
                 non_negative_money(field, v)?;
+                storable_money(field, v)?;
             }
         }
         Ok(())
@@ -160,6 +175,33 @@ mod tests {
         a.initial_capital = Money::ONE;
         a.name = " ".into();
         assert!(a.validate().unwrap_err().to_string().contains("account_name"));
+    }
+
+    #[test]
+    fn status_transitions() {
+        use AccountStatus::*;
+        for (from, to) in [(Active, Suspended), (Suspended, Active), (Active, Inactive), (Suspended, Inactive), (Active, Active)] {
+            assert!(from.check_transition("a", to).is_ok(), "{from} -> {to}");
+        }
+        for to in [Active, Suspended] {
+            let e = Inactive.check_transition("prod", to).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(r#"conflict on account "prod": cannot go from inactive to {to}: deactivation is final, create a new account"#)
+            );
+        }
+    }
+
+    #[test]
+    fn money_beyond_storage_is_refused() {
+        let u = AccountUpdate { current_capital: Some(Money::new(123_456, 5)), ..Default::default() };
+        let e = u.validate().unwrap_err();
+        assert_eq!(e.to_string(), r#"invalid current_capital "1.23456": at most 4 decimal places are kept"#);
+        let big: Money = "10000000000000000".parse().unwrap();
+        let u = AccountUpdate { total_assets: Some(big), ..Default::default() };
+        assert!(u.validate().unwrap_err().to_string().contains("more than 16 integer digits"));
+        let ok: Money = "9999999999999999.9999".parse().unwrap();
+        assert!(AccountUpdate { total_assets: Some(ok), ..Default::default() }.validate().is_ok());
     }
 
     #[test]

@@ -102,6 +102,13 @@ pub enum StoreError {
         /// Why the tier cannot vouch for it.
         reason: String,
     },
+    /// The caller is not allowed to do this: wrong credentials, a locked user, an expired
+    /// session. The reason never contains a password or a token.
+    #[error("access denied: {reason}")]
+    Denied {
+        /// Why, in words an operator can act on.
+        reason: String,
+    },
     /// Stored data cannot be read as what it claims to be.
     #[error("corrupt data in {}{}: {reason}", path.display(), fmt_line(*line))]
     Corrupt {
@@ -184,6 +191,11 @@ impl StoreError {
             other => other.to_string(),
         };
         StoreError::corrupt(path, Some(line), reason)
+    }
+
+    /// A [`StoreError::Denied`].
+    pub fn denied(reason: impl Into<String>) -> Self {
+        StoreError::Denied { reason: reason.into() }
     }
 
     /// A [`StoreError::NotSeeded`].

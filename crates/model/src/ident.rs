@@ -2,7 +2,7 @@
 //!
 //! Both end up in Redis keys (inside hash tags), SQL rows, ClickHouse columns and directory
 //! names, so they are restricted to characters that are safe in all of those: ASCII letters,
-//! digits, `_`, `-` and `.` (strategy codes: letters, digits and `_`, as the plan requires).
+//! digits, `_`, `-` and `.` (strategy codes: lower-case letters, digits and `_`, as the plan requires).
 //! Values are always bound as query parameters anyway; the restriction is a second wall.
 
 use std::fmt;
@@ -98,11 +98,11 @@ string_id!(
 );
 
 string_id!(
-    /// A strategy's code, unique and stable (the plan's `strategy_code`): letters, digits, `_`.
+    /// A strategy's code, unique and stable (the plan's `strategy_code`): `^[a-z0-9_]+$`.
     StrategyId,
     "strategy_code",
-    |b| b.is_ascii_alphanumeric() || b == b'_',
-    "ASCII letters, digits or '_'"
+    |b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_',
+    "lower-case ASCII letters, digits or '_'"
 );
 
 #[cfg(test)]
@@ -127,8 +127,10 @@ mod tests {
             assert_eq!(field, "account_id");
             assert_eq!(value, s);
         }
-        let e = StrategyId::new("wencai-v2").unwrap_err();
-        assert!(e.to_string().starts_with(r#"invalid strategy_code "wencai-v2""#), "{e}");
+        for s in ["wencai-v2", "Wencai", "a b", ""] {
+            let e = StrategyId::new(s).unwrap_err();
+            assert!(e.to_string().starts_with(&format!("invalid strategy_code {s:?}")), "{e}");
+        }
     }
 
     #[test]

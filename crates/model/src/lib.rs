@@ -5,7 +5,7 @@
 //! (positions, trades, klines, asset points, accounts, strategies, parameter versions, users),
 //! the one error type [`StoreError`], and the async traits each store role implements
 //! ([`PositionStore`], [`TradeStore`], [`KlineStore`], [`AssetStore`], [`AccountStore`],
-//! [`StrategyStore`], [`UserStore`], [`HealthProbe`]).
+//! [`StrategyStore`], [`UserStore`], [`MigrationStateStore`], [`HealthProbe`]).
 //!
 //! It performs no I/O (its one runtime dependency is tokio's timer, behind [`deadline`]) and
 //! knows nothing of Redis, SQL, ClickHouse or file layouts: parsing
@@ -22,6 +22,7 @@ pub mod error;
 pub mod health;
 pub mod ident;
 pub mod kline;
+pub mod migration;
 pub mod mode;
 pub mod position;
 pub mod quantity;
@@ -45,10 +46,13 @@ pub use mode::StorageMode;
 pub use position::{AccountPositions, HeldDays, IncrementOutcome, Position};
 pub use quantity::{Money, Price, Volume};
 pub use secret::{Secret, SecretUrl};
-pub use store::{AccountStore, AssetStore, KlineStore, PositionStore, StrategyStore, TradeStore, UserStore};
+pub use migration::{Checkpoint, PhaseChange};
+pub use store::{
+    AccountStore, AssetStore, KlineStore, MigrationStateStore, PositionStore, StrategyStore, TradeStore, UserStore,
+};
 pub use strategy::{
-    Binding, NewStrategy, ParamDiff, ParamVersion, Params, RiskLimit, Strategy, StrategyKind, StrategyStatus,
-    StrategyUpdate,
+    Binding, NewStrategy, ParamChange, ParamDiff, ParamEntry, ParamEvent, ParamEventKind, ParamVersion, Params,
+    RiskLimit, Strategy, StrategyKind, StrategyStatus, StrategyUpdate,
 };
 pub use trade::{OrderKind, Period, Trade, TradeQuery, TradeSummary};
-pub use user::{Email, NewUser, Permission, Role, User, UserStatus, Username};
+pub use user::{Email, LoginPolicy, NewUser, Permission, Role, Session, User, UserStatus, Username};

@@ -205,6 +205,39 @@ pub fn parse_non_negative(field: &str, s: &str) -> Result<f64, StoreError> {
     })
 }
 
+/// Decimal places money keeps in storage (the warm tier's `DECIMAL(20,4)`).
+pub const MONEY_SCALE: u32 = 4;
+
+/// The largest amount of money stored: 16 integer digits.
+pub fn max_money() -> Money {
+    Money::from_i128_with_scale(10_i128.pow(20) - 1, MONEY_SCALE)
+}
+
+/// Checks that `value` fits storage exactly: at most [`MONEY_SCALE`] decimal places (a fifth
+/// would be rounded away silently by some engines) and at most 16 integer digits.
+pub fn storable_money(field: &str, value: Money) -> Result<Money, StoreError> {
+    let value = value.normalize();
+    if value.scale() > MONEY_SCALE {
+        return Err(StoreError::invalid(
+            field,
+            value.to_string(),
+            format!("at most {MONEY_SCALE} decimal places are kept"),
+        ));
+    }
+    if value.abs() > max_money() {
+        return Err(StoreError::invalid(field, value.to_string(), "more than 16 integer digits"));
+    }
+    Ok(value)
+}
+
+/// Checks `value > 0` and [`storable_money`].
+pub fn positive_money(field: &str, value: Money) -> Result<Money, StoreError> {
+    if value <= Money::ZERO {
+        return Err(StoreError::invalid(field, value.to_string(), "must be greater than 0"));
+    }
+    storable_money(field, value)
+}
+
 /// Validates money that must not be negative (capital, allocations).
 pub fn non_negative_money(field: &str, value: Money) -> Result<Money, StoreError> {
     if value.is_sign_negative() && !value.is_zero() {

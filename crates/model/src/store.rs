@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
 use crate::account::{Account, AccountStatus, AccountUpdate, NewAccount};
@@ -27,9 +26,14 @@ use crate::ident::{AccountId, StrategyId};
 use crate::kline::{Kline, KlineBatch, KlineRange};
 use crate::position::{AccountPositions, HeldDays, IncrementOutcome, Position};
 use crate::quantity::Price;
-use crate::strategy::{Binding, NewStrategy, ParamVersion, Params, Strategy, StrategyStatus, StrategyUpdate};
+use crate::migration::{Checkpoint, PhaseChange};
+use crate::mode::StorageMode;
+use crate::secret::Secret;
+use crate::strategy::{
+    Binding, NewStrategy, ParamEvent, ParamVersion, Params, Strategy, StrategyStatus, StrategyUpdate,
+};
 use crate::trade::{Period, Trade, TradeQuery, TradeSummary};
-use crate::user::{NewUser, Permission, Role, User, UserStatus, Username};
+use crate::user::{NewUser, Permission, Role, Session, User, UserStatus, Username};
 
 /// Per-account position state: held days, max and min price, the once-a-day increment.
 #[async_trait]
@@ -129,17 +133,21 @@ pub trait AssetStore: Send + Sync {
     async fn assets(&self, account: &AccountId, dates: Option<DateRange>) -> Result<Vec<AssetPoint>>;
 }
 
-/// Accounts.
+/// Accounts. Every write validates before it touches storage and leaves stored data as it
+/// was when it fails.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    /// Creates an account; a duplicate id is a conflict.
+    /// Creates an active account; a duplicate id is a conflict naming the id.
     async fn create_account(&self, new: &NewAccount) -> Result<Account>;
 
     /// One account, or not found.
     async fn account(&self, id: &AccountId) -> Result<Account>;
 
-    /// Applies a partial update; returns the account afterwards.
+    /// Applies a partial update of name and money; returns the account afterwards.
     async fn update_account(&self, id: &AccountId, update: &AccountUpdate) -> Result<Account>;
+
+    /// Moves the account to `status` if [`AccountStatus::check_transition`] allows it.
+    async fn set_account_status(&self, id: &AccountId, status: AccountStatus) -> Result<Account>;
 
     /// Accounts, optionally only those in one state, ordered by id.
     async fn list_accounts(&self, status: Option<AccountStatus>) -> Result<Vec<Account>>;
@@ -154,25 +162,31 @@ pub trait StrategyStore: Send + Sync {
     /// One strategy, or not found.
     async fn strategy(&self, id: &StrategyId) -> Result<Strategy>;
 
-    /// Applies a partial update; returns the strategy afterwards.
+    /// Applies a partial update of name, version label and description.
     async fn update_strategy(&self, id: &StrategyId, update: &StrategyUpdate) -> Result<Strategy>;
+
+    /// Moves the strategy to `status` if [`StrategyStatus::check_transition`] allows it.
+    async fn set_strategy_status(&self, id: &StrategyId, status: StrategyStatus) -> Result<Strategy>;
 
     /// Strategies, optionally only those in one state, ordered by code.
     async fn list_strategies(&self, status: Option<StrategyStatus>) -> Result<Vec<Strategy>>;
 
-    /// Binds a strategy to an account, or updates the binding's capital and risk limit.
-    async fn bind(&self, binding: &Binding) -> Result<()>;
+    /// Binds a strategy to an account, or updates the binding's capital and risk limit. The
+    /// allocations of all the account's bindings together must not exceed its current capital,
+    /// and an inactive account takes no new binding.
+    async fn bind(&self, binding: &Binding) -> Result<Binding>;
 
     /// Removes a binding; not found if there is none.
     async fn unbind(&self, account: &AccountId, strategy: &StrategyId) -> Result<()>;
 
-    /// Strategies bound to an account.
+    /// Strategies bound to an account, ordered by strategy.
     async fn bindings_of_account(&self, account: &AccountId) -> Result<Vec<Binding>>;
 
-    /// Accounts a strategy is bound to.
+    /// Accounts a strategy is bound to, ordered by account.
     async fn bindings_of_strategy(&self, strategy: &StrategyId) -> Result<Vec<Binding>>;
 
-    /// Saves a new parameter version (n+1), makes it active and older ones history.
+    /// Saves a new parameter version n+1 in one transaction and makes it the only active one.
+    /// Concurrent saves get distinct consecutive versions.
     async fn save_params(&self, strategy: &StrategyId, params: &Params, remark: &str)
     -> Result<ParamVersion>;
 
@@ -181,26 +195,74 @@ pub trait StrategyStore: Send + Sync {
 
     /// Every version, oldest first.
     async fn param_history(&self, strategy: &StrategyId) -> Result<Vec<ParamVersion>>;
+
+    /// Makes an existing version the active one again, recorded as a new event.
+    async fn activate_params(&self, strategy: &StrategyId, version: u32, remark: &str) -> Result<ParamVersion>;
+
+    /// Every save and activation, oldest first.
+    async fn param_events(&self, strategy: &StrategyId) -> Result<Vec<ParamEvent>>;
 }
 
-/// Users, roles and permissions.
+/// Users, roles, permissions and login sessions. The store hashes passwords (argon2id) and
+/// keeps only hashes of passwords and session tokens.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Registers a user; a duplicate username or e-mail is a conflict.
-    async fn create_user(&self, new: &NewUser) -> Result<User>;
+    /// Registers an active user; a duplicate username or e-mail is a conflict.
+    async fn register(&self, new: &NewUser) -> Result<User>;
 
     /// One user, or not found.
     async fn user(&self, name: &Username) -> Result<User>;
 
-    /// Changes a user's state.
-    async fn set_user_status(&self, name: &Username, status: UserStatus) -> Result<()>;
+    /// Every user, ordered by name.
+    async fn list_users(&self) -> Result<Vec<User>>;
+
+    /// Checks the password and opens a session. Wrong credentials, an unknown user, a locked
+    /// or inactive user are [`crate::StoreError::Denied`]; too many failures in a row lock the
+    /// user for a while ([`crate::user::LoginPolicy`]).
+    async fn login(&self, name: &Username, password: &Secret<String>, ip: Option<IpAddr>) -> Result<Session>;
+
+    /// Ends a session; an unknown token is not found.
+    async fn logout(&self, token: &Secret<String>) -> Result<()>;
+
+    /// The user a live session belongs to; an unknown or expired token is denied.
+    async fn session_user(&self, token: &Secret<String>) -> Result<User>;
+
+    /// Sets the user's state: `locked` locks until unlocked, `active` also clears failed
+    /// logins and a timed lock, `inactive` switches the user off and ends their sessions.
+    async fn set_user_status(&self, name: &Username, status: UserStatus) -> Result<User>;
 
     /// Replaces a user's roles.
-    async fn set_roles(&self, name: &Username, roles: &[Role]) -> Result<()>;
+    async fn set_roles(&self, name: &Username, roles: &[Role]) -> Result<User>;
 
-    /// Records a successful login.
-    async fn record_login(&self, name: &Username, at: DateTime<Utc>, ip: Option<IpAddr>) -> Result<()>;
-
-    /// Every permission the user's roles grant.
+    /// Every permission the user's roles grant, ordered.
     async fn permissions(&self, name: &Username) -> Result<Vec<Permission>>;
+
+    /// Whether the user's roles grant `wanted`. An inactive or locked user holds none.
+    async fn has_permission(&self, name: &Username, wanted: &Permission) -> Result<bool>;
+}
+
+/// The migration's phase, its log, and the copy checkpoints.
+#[async_trait]
+pub trait MigrationStateStore: Send + Sync {
+    /// The current phase.
+    async fn phase(&self) -> Result<StorageMode>;
+
+    /// Moves the phase if the phase table allows it, recording from, to, when, who and note
+    /// in the same transaction. Two concurrent moves cannot both start from the same phase.
+    async fn move_phase(&self, to: StorageMode, by: &str, note: &str) -> Result<PhaseChange>;
+
+    /// Every move, oldest first.
+    async fn phase_history(&self) -> Result<Vec<PhaseChange>>;
+
+    /// One unit's checkpoint.
+    async fn checkpoint(&self, unit: &str) -> Result<Option<Checkpoint>>;
+
+    /// Every checkpoint, ordered by unit.
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+
+    /// Writes checkpoints (insert or replace by unit) in one transaction: all or none.
+    async fn save_checkpoints(&self, checkpoints: &[Checkpoint]) -> Result<()>;
+
+    /// Removes every checkpoint whose unit starts with `prefix` (all with `""`); returns how many.
+    async fn clear_checkpoints(&self, prefix: &str) -> Result<u64>;
 }

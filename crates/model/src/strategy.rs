@@ -1,14 +1,12 @@
 //! Strategies, their bindings to accounts, and versioned parameters.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::account::check_name;
 use crate::error::StoreError;
 use crate::ident::{AccountId, StrategyId};
-use crate::quantity::{Money, non_negative_money};
+use crate::quantity::{Money, positive_money, storable_money};
 use crate::text_enum::text_enum;
 
 text_enum!(
@@ -34,6 +32,30 @@ text_enum!(
         Inactive => "inactive",
     }
 );
+
+impl StrategyStatus {
+    /// Whether a strategy may go from `self` to `to`: testing → active, active ↔ inactive.
+    /// A strategy never goes back to testing (its live record would read as a paper one),
+    /// and one still in testing cannot be switched off before it ran: it is deleted or
+    /// activated. Staying in the same state is allowed.
+    pub fn check_transition(self, code: &str, to: StrategyStatus) -> Result<(), StoreError> {
+        use StrategyStatus::*;
+        match (self, to) {
+            (a, b) if a == b => Ok(()),
+            (Testing, Active) | (Active, Inactive) | (Inactive, Active) => Ok(()),
+            (_, Testing) => Err(StoreError::conflict(
+                "strategy",
+                code,
+                format!("cannot go from {self} back to testing: a strategy that ran live stays live history"),
+            )),
+            (from, to) => Err(StoreError::conflict(
+                "strategy",
+                code,
+                format!("cannot go from {from} to {to}: a strategy in testing is activated first"),
+            )),
+        }
+    }
+}
 
 /// A strategy as stored in the warm tier.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -123,9 +145,11 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// Checks the money fields.
+    /// Checks the money fields. Whether the account has the capital is the store's check.
     pub fn validate(&self) -> Result<(), StoreError> {
-        non_negative_money("allocated_capital", self.allocated_capital).map(|_| ())
+        positive_money("allocated_capital", self.allocated_capital)?;
+        storable_money("risk_limit", self.risk_limit.percent())?;
+        Ok(())
     }
 }
 
@@ -150,38 +174,73 @@ pub struct ParamVersion {
     pub created_at: DateTime<Utc>,
 }
 
-/// The difference between two parameter sets.
+/// What happened to a strategy's parameters, in the order it happened.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParamEvent {
+    /// 1, 2, 3, ... per strategy.
+    pub seq: u32,
+    /// The version the event made active.
+    pub version: u32,
+    /// `saved` (a new version) or `activated` (an existing version made active again).
+    pub kind: ParamEventKind,
+    /// Why.
+    pub remark: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+text_enum!(
+    /// What a [`ParamEvent`] did.
+    ParamEventKind, "event" {
+        /// A new version was saved (and became active).
+        Saved => "saved",
+        /// An existing version was made active again.
+        Activated => "activated",
+    }
+);
+
+/// One key whose value differs between two parameter sets. Nested objects are compared
+/// key by key and named by dotted path (`risk.stop_loss`); arrays and scalars are values.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParamChange {
+    /// Dotted path of the key.
+    pub key: String,
+    /// Value in the older set.
+    pub old: Value,
+    /// Value in the newer set.
+    pub new: Value,
+}
+
+/// A key present on one side only.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParamEntry {
+    /// Dotted path of the key.
+    pub key: String,
+    /// Its value.
+    pub value: Value,
+}
+
+/// The difference between two parameter sets, each list ordered by key.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ParamDiff {
-    /// Keys only in the newer set, with their values.
-    pub added: BTreeMap<String, Value>,
-    /// Keys only in the older set, with their values.
-    pub removed: BTreeMap<String, Value>,
-    /// Keys in both with different values: (older, newer).
-    pub changed: BTreeMap<String, (Value, Value)>,
+    /// Keys only in the newer set.
+    pub added: Vec<ParamEntry>,
+    /// Keys only in the older set.
+    pub removed: Vec<ParamEntry>,
+    /// Keys in both with different values.
+    pub changed: Vec<ParamChange>,
 }
 
 impl ParamDiff {
-    /// Compares `older` with `newer` key by key (values compared as JSON, so `1` and `1.0` differ
-    /// only if JSON says so).
+    /// Compares `older` with `newer`. Values are compared as JSON (`1` and `1.0` are
+    /// different numbers to JSON, and so here). A key whose value is an object on both sides
+    /// is descended into; an object on one side only is one value.
     pub fn between(older: &Params, newer: &Params) -> Self {
         let mut diff = ParamDiff::default();
-        for (k, old) in older {
-            match newer.get(k) {
-                None => {
-                    diff.removed.insert(k.clone(), old.clone());
-                }
-                Some(new) if new != old => {
-                    diff.changed.insert(k.clone(), (old.clone(), new.clone()));
-                }
-                Some(_) => {}
-            }
-        }
-        for (k, new) in newer {
-            if !older.contains_key(k) {
-                diff.added.insert(k.clone(), new.clone());
-            }
-        }
+        diff_objects("", older, newer, &mut diff);
+        diff.added.sort_by(|a, b| a.key.cmp(&b.key));
+        diff.removed.sort_by(|a, b| a.key.cmp(&b.key));
+        diff.changed.sort_by(|a, b| a.key.cmp(&b.key));
         diff
     }
 
@@ -190,6 +249,62 @@ impl ParamDiff {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
 }
+
+fn diff_objects(prefix: &str, older: &Map<String, Value>, newer: &Map<String, Value>, diff: &mut ParamDiff) {
+    let path = |k: &str| if prefix.is_empty() { k.to_owned() } else { format!("{prefix}.{k}") };
+    for (k, old) in older {
+        match (old, newer.get(k)) {
+            (_, None) => diff.removed.push(ParamEntry { key: path(k), value: old.clone() }),
+            (Value::Object(o), Some(Value::Object(n))) => diff_objects(&path(k), o, n, diff),
+            (_, Some(new)) if new != old => {
+                diff.changed.push(ParamChange { key: path(k), old: old.clone(), new: new.clone() });
+            }
+            _ => {}
+        }
+    }
+    for (k, new) in newer {
+        if !older.contains_key(k) {
+            diff.added.push(ParamEntry { key: path(k), value: new.clone() });
+        }
+    }
+}
+
+/// Checks a parameter set before it is saved: at most `MAX_PARAMS_BYTES` of JSON, keys
+/// non-empty and without `.` (a dot would make diff paths ambiguous), nesting at most 16.
+pub fn check_params(params: &Params) -> Result<(), StoreError> {
+    fn walk(map: &Map<String, Value>, prefix: &str, depth: usize) -> Result<(), StoreError> {
+        if depth > 16 {
+            return Err(StoreError::invalid("params", prefix, "nested deeper than 16 levels"));
+        }
+        for (k, v) in map {
+            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            if k.is_empty() || k.contains('.') || k.chars().any(char::is_control) {
+                return Err(StoreError::invalid(
+                    "params key",
+                    &path,
+                    "keys must be non-empty, without '.' or control characters",
+                ));
+            }
+            if let Value::Object(inner) = v {
+                walk(inner, &path, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+    walk(params, "", 1)?;
+    let len = serde_json::to_vec(params).map(|v| v.len()).unwrap_or(usize::MAX);
+    if len > MAX_PARAMS_BYTES {
+        return Err(StoreError::invalid(
+            "params",
+            format!("{len} bytes"),
+            format!("larger than {MAX_PARAMS_BYTES} bytes of JSON"),
+        ));
+    }
+    Ok(())
+}
+
+/// Largest parameter set stored, as JSON.
+pub const MAX_PARAMS_BYTES: usize = 60_000;
 
 #[cfg(test)]
 mod tests {
@@ -201,15 +316,62 @@ mod tests {
     }
 
     #[test]
-    fn diff_reports_added_removed_changed() {
-        let a = params(json!({"stop_loss": 0.05, "max_positions": 10, "universe": "hs300"}));
-        let b = params(json!({"stop_loss": 0.03, "max_positions": 10, "take_profit": 0.2}));
+    fn diff_reports_added_removed_changed_by_path() {
+        let a = params(json!({
+            "stop_loss": 0.05, "max_positions": 10, "universe": "hs300",
+            "risk": {"max_drawdown": 0.2, "per_stock": {"cap": 0.1, "floor": 0.01}},
+            "codes": ["600000", "000001"], "shape": {"a": 1}
+        }));
+        let b = params(json!({
+            "stop_loss": 0.03, "max_positions": 10, "take_profit": 0.2,
+            "risk": {"max_drawdown": 0.2, "per_stock": {"cap": 0.15}, "new_rule": true},
+            "codes": ["600000"], "shape": 5
+        }));
         let d = ParamDiff::between(&a, &b);
-        assert_eq!(d.added.keys().collect::<Vec<_>>(), ["take_profit"]);
-        assert_eq!(d.removed.keys().collect::<Vec<_>>(), ["universe"]);
-        assert_eq!(d.changed["stop_loss"], (json!(0.05), json!(0.03)));
-        assert!(!d.changed.contains_key("max_positions"));
+        let entry = |k: &str, v: Value| ParamEntry { key: k.into(), value: v };
+        let change = |k: &str, o: Value, n: Value| ParamChange { key: k.into(), old: o, new: n };
+        assert_eq!(d.added, [entry("risk.new_rule", json!(true)), entry("take_profit", json!(0.2))]);
+        assert_eq!(d.removed, [entry("risk.per_stock.floor", json!(0.01)), entry("universe", json!("hs300"))]);
+        assert_eq!(
+            d.changed,
+            [
+                change("codes", json!(["600000", "000001"]), json!(["600000"])),
+                change("risk.per_stock.cap", json!(0.1), json!(0.15)),
+                change("shape", json!({"a": 1}), json!(5)),
+                change("stop_loss", json!(0.05), json!(0.03)),
+            ]
+        );
         assert!(ParamDiff::between(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn params_keys_and_size_are_checked() {
+        let e = check_params(&params(json!({"risk": {"a.b": 1}}))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"invalid params key "risk.a.b": keys must be non-empty, without '.' or control characters"#
+        );
+        assert!(check_params(&params(json!({"": 1}))).is_err());
+        let big = params(json!({"blob": "x".repeat(MAX_PARAMS_BYTES)}));
+        assert!(check_params(&big).unwrap_err().to_string().contains("larger than 60000 bytes"));
+        let mut deep = json!(1);
+        for _ in 0..17 {
+            deep = json!({ "k": deep });
+        }
+        assert!(check_params(deep.as_object().unwrap()).unwrap_err().to_string().contains("deeper than 16"));
+        check_params(&params(json!({"a": {"b": [1, {"c.d": 2}]}}))).unwrap();
+    }
+
+    #[test]
+    fn strategy_transitions() {
+        use StrategyStatus::*;
+        for (f, t) in [(Testing, Active), (Active, Inactive), (Inactive, Active), (Active, Active)] {
+            assert!(f.check_transition("s", t).is_ok(), "{f} -> {t}");
+        }
+        for (f, t) in [(Active, Testing), (Inactive, Testing), (Testing, Inactive)] {
+            let e = f.check_transition("trend", t).unwrap_err();
+            assert!(e.to_string().starts_with(&format!(r#"conflict on strategy "trend": cannot go from {f}"#)), "{e}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::error::StoreError;
 use crate::secret::Secret;
 use crate::text_enum::text_enum;
 
-/// A login name: 3 to 50 characters of ASCII letters, digits, `_`, `-`, `.`.
+/// A login name: 3 to 50 characters of ASCII letters, digits and `_`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct Username(String);
@@ -23,8 +23,12 @@ impl Username {
         if !(3..=50).contains(&len) {
             return Err(StoreError::invalid("username", &s, "must be 3 to 50 characters"));
         }
-        if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))) {
-            return Err(StoreError::invalid("username", &s, format!("character {c:?} not allowed")));
+        if let Some(c) = s.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+            return Err(StoreError::invalid(
+                "username",
+                &s,
+                format!("character {c:?} not allowed; use ASCII letters, digits or '_'"),
+            ));
         }
         Ok(Username(s))
     }
@@ -111,28 +115,6 @@ text_enum!(
     }
 );
 
-impl Role {
-    /// The permissions a role grants by default.
-    pub fn default_permissions(self) -> Vec<Permission> {
-        let p = |r: &str, a: &str| Permission { resource: r.to_owned(), action: a.to_owned() };
-        let read_all = ["account", "strategy", "params", "trade", "kline", "position"].map(|r| p(r, "read"));
-        match self {
-            Role::Admin => vec![p("*", "*")],
-            Role::Developer => {
-                let mut v = read_all.to_vec();
-                v.extend([p("strategy", "write"), p("params", "write")]);
-                v
-            }
-            Role::Trader => {
-                let mut v = read_all.to_vec();
-                v.extend([p("trade", "write"), p("position", "write")]);
-                v
-            }
-            Role::Viewer => read_all.to_vec(),
-        }
-    }
-}
-
 /// A permission `resource:action`, e.g. `account:create`; `*` matches anything.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Permission {
@@ -194,20 +176,22 @@ impl<'de> serde::Deserialize<'de> for Permission {
     }
 }
 
-/// A user as stored in the warm tier.
+/// A user as stored in the warm tier. It carries no password hash: the hash never leaves the
+/// tier that checks it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     /// Login name.
     pub username: Username,
     /// Contact address.
     pub email: Email,
-    /// A PHC-format password hash (argon2 or bcrypt); never the password.
-    #[serde(skip_serializing)]
-    pub password_hash: Secret<String>,
-    /// Lifecycle state.
+    /// Lifecycle state (`locked` is a lock set by an operator; see `locked_until`).
     pub status: UserStatus,
     /// Granted roles.
     pub roles: Vec<Role>,
+    /// Failed logins since the last successful one.
+    pub failed_logins: u32,
+    /// Set after too many failed logins: no login succeeds before this instant.
+    pub locked_until: Option<DateTime<Utc>>,
     /// Last successful login.
     pub last_login_at: Option<DateTime<Utc>>,
     /// Address of the last successful login.
@@ -216,18 +200,70 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
-/// What is needed to register a user. The password arrives already hashed: hashing is the
-/// composing layer's job, so no tier ever sees a plain password.
-#[derive(Debug, Clone, PartialEq)]
+/// What is needed to register a user. The password is in the clear here and only here: the
+/// store hashes it (argon2id) before anything is written, and [`Secret`] keeps it out of
+/// `Debug` and logs.
+#[derive(Debug, Clone)]
 pub struct NewUser {
     /// Login name.
     pub username: Username,
     /// Contact address.
     pub email: Email,
-    /// PHC-format hash.
-    pub password_hash: Secret<String>,
+    /// The password.
+    pub password: Secret<String>,
     /// Roles to grant.
     pub roles: Vec<Role>,
+}
+
+/// Passwords shorter than this are refused.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Passwords longer than this are refused (hashing cost is bounded).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// Checks a password's length. The error names the field and never the value.
+pub fn check_password(password: &Secret<String>) -> Result<(), StoreError> {
+    let n = password.expose().chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
+        return Err(StoreError::invalid(
+            "password",
+            "(hidden)",
+            format!("must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A logged-in session. The token is shown once, to the caller of `login`; the store keeps
+/// only its hash.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The opaque bearer token.
+    pub token: Secret<String>,
+    /// Who.
+    pub username: Username,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How logins are guarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginPolicy {
+    /// Failed logins in a row that lock the user.
+    pub max_failed_logins: u32,
+    /// How long such a lock lasts.
+    pub lockout: chrono::Duration,
+    /// How long a session lasts.
+    pub session_ttl: chrono::Duration,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        LoginPolicy {
+            max_failed_logins: 5,
+            lockout: chrono::Duration::minutes(15),
+            session_ttl: chrono::Duration::hours(12),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -237,7 +273,7 @@ mod tests {
     #[test]
     fn usernames_and_emails_are_validated() {
         assert!(Username::new("trader_1").is_ok());
-        for s in ["ab", "a b c", "张三三", &"x".repeat(51)] {
+        for s in ["ab", "a b c", "张三三", "ops.lead", "ops-lead", &"x".repeat(51)] {
             let e = Username::new(s).unwrap_err();
             assert!(
                 matches!(&e, StoreError::InvalidInput { field, value, .. } if field == "username" && value == s),
@@ -267,11 +303,10 @@ mod tests {
     }
 
     #[test]
-    fn only_admin_may_create_accounts_by_default() {
-        let wanted = Permission::parse("account:create").unwrap();
-        for role in Role::ALL {
-            let allowed = role.default_permissions().iter().any(|p| p.allows(&wanted));
-            assert_eq!(allowed, *role == Role::Admin, "{role}");
-        }
+    fn passwords_are_checked_without_being_shown() {
+        let e = check_password(&Secret::new("short7!".to_owned())).unwrap_err();
+        assert_eq!(e.to_string(), r#"invalid password "(hidden)": must be 8 to 256 characters, got 7"#);
+        assert!(check_password(&Secret::new("long enough".to_owned())).is_ok());
+        assert!(check_password(&Secret::new("x".repeat(257))).is_err());
     }
 }

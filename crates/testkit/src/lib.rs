@@ -1,10 +1,10 @@
 //! Fixtures for tests that talk to real servers.
 //!
-//! Tests find their servers through `TIERSTORE_TEST_REDIS_URL`, `TIERSTORE_TEST_MYSQL_URL` and
-//! `TIERSTORE_TEST_CLICKHOUSE_URL` (set by `cargo xtask ci`; defaults are the standard local
+//! Tests find their servers through `TIERSTORE_TEST_REDIS_URL`, `TIERSTORE_TEST_MYSQL_URL`,
+//! `TIERSTORE_TEST_POSTGRES_URL` and `TIERSTORE_TEST_CLICKHOUSE_URL` (set by `cargo xtask ci`; defaults are the standard local
 //! ports). A server that does not answer is a loud panic that says how to start it, never a
 //! skipped test. Each fixture gives a test its own namespace — a random Redis key prefix, a
-//! random MySQL or ClickHouse database — and removes it when dropped, so tests run in
+//! random MySQL, PostgreSQL or ClickHouse database or a SQLite file — and removes it when dropped, so tests run in
 //! parallel and can be rerun. This crate knows no tier: it uses only the model's `SecretUrl`,
 //! so that a URL it prints never shows a password.
 
@@ -14,13 +14,17 @@ use tierstore_model::SecretUrl;
 
 mod clickhouse_db;
 mod mysql_db;
+mod postgres_db;
 mod redis_ns;
 mod redis_server;
+mod warm_db;
 
 pub use clickhouse_db::ClickhouseDatabase;
 pub use mysql_db::MysqlDatabase;
+pub use postgres_db::PostgresDatabase;
 pub use redis_ns::RedisNamespace;
 pub use redis_server::{RedisCluster, RedisServer, free_port, free_port_pair};
+pub use warm_db::{WarmDatabase, WarmEngine};
 
 /// The URL of a test service from its environment variable, or the standard local default.
 pub fn service_url(var: &str, default: &str) -> String {
@@ -35,6 +39,11 @@ pub fn redis_url() -> String {
 /// The configured MySQL/MariaDB server (no database in the path).
 pub fn mysql_url() -> String {
     service_url("TIERSTORE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
+}
+
+/// The configured PostgreSQL server (a maintenance database in the path).
+pub fn postgres_url() -> String {
+    service_url("TIERSTORE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 }
 
 /// The configured ClickHouse HTTP interface.

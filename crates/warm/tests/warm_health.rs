@@ -1,4 +1,4 @@
-//! The warm tier connects to a real MySQL/MariaDB and to SQLite and answers its health probe;
+//! The warm tier connects to a real MySQL/MariaDB, a real PostgreSQL and to SQLite and answers its health probe;
 //! failures are typed, one line, and never show the password.
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
@@ -24,6 +24,16 @@ async fn health_contract_on_real_mysql() {
         Duration::from_secs(3),
     )
     .await;
+}
+
+#[tokio::test]
+async fn health_contract_on_real_postgres() {
+    let db = tierstore_testkit::PostgresDatabase::create().await;
+    let store = WarmStore::connect(config(&db.url())).await.unwrap();
+    assert_eq!(store.endpoint().service, "postgres");
+    tierstore_contract::health::probe_reports_version_and_round_trip(&store, Tier::Warm, Duration::from_secs(3))
+        .await;
+    assert!(store.probe().await.unwrap().version.starts_with("PostgreSQL "), "names the engine");
 }
 
 #[tokio::test]
@@ -69,6 +79,7 @@ async fn unreachable_mysql_is_unavailable_within_the_timeout() {
 
 #[tokio::test]
 async fn unsupported_scheme_is_invalid_input() {
-    let err = WarmStore::connect(config("postgres://h/db")).await.unwrap_err();
+    let err = WarmStore::connect(config("mssql://127.0.0.1/db")).await.unwrap_err();
     assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "warm.url"), "{err:?}");
+    assert!(err.to_string().contains("mysql://, postgres:// or sqlite:"), "{err}");
 }

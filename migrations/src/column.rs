@@ -1,0 +1,36 @@
+//! The column kinds whose SQL type differs by engine, chosen here and nowhere else.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+/// Money: exact `DECIMAL(20,4)` on MySQL and PostgreSQL. On SQLite a declared `DECIMAL` gets
+/// REAL affinity and is rounded through `f64`, so money is stored as its decimal text instead
+/// (the declared type contains `TEXT`, which gives TEXT affinity; the store never does
+/// arithmetic on it in SQL).
+pub fn money(backend: DbBackend, name: impl IntoIden) -> ColumnDef {
+    let mut col = ColumnDef::new(name);
+    match backend {
+        DbBackend::Sqlite => col.custom("decimal_text"),
+        _ => col.decimal_len(20, 4),
+    };
+    col.not_null();
+    col
+}
+
+/// An instant in UTC: `DATETIME(6)` on MySQL (microseconds, and no 2038 limit as `TIMESTAMP`
+/// has), `timestamptz` on PostgreSQL, ISO-8601 text on SQLite.
+pub fn instant(backend: DbBackend, name: impl IntoIden) -> ColumnDef {
+    let mut col = ColumnDef::new(name);
+    match backend {
+        DbBackend::MySql => col.custom("DATETIME(6)"),
+        _ => col.timestamp_with_time_zone(),
+    };
+    col
+}
+
+/// Text with a bounded length, e.g. an identifier.
+pub fn text(name: impl IntoIden, len: u32) -> ColumnDef {
+    let mut col = ColumnDef::new(name);
+    col.string_len(len).not_null();
+    col
+}
