@@ -19,7 +19,8 @@ use tierstore_warm::WarmConfig;
 /// The file read when no path is given and `TIERSTORE_CONFIG` is unset.
 pub const DEFAULT_FILE: &str = "tierstore.toml";
 
-/// Environment variables and the keys they override. `*_MS` values are integers.
+/// Environment variables and the keys they override. `*_MS`, `*_MINUTES` and `*_LOGINS`
+/// values are integers.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("TIERSTORE_MODE", "mode"),
     ("TIERSTORE_TIMEZONE", "timezone"),
@@ -28,6 +29,9 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("TIERSTORE_REDIS_TIMEOUT_MS", "redis.timeout_ms"),
     ("TIERSTORE_WARM_URL", "warm.url"),
     ("TIERSTORE_WARM_TIMEOUT_MS", "warm.timeout_ms"),
+    ("TIERSTORE_WARM_MAX_FAILED_LOGINS", "warm.max_failed_logins"),
+    ("TIERSTORE_WARM_LOCKOUT_MINUTES", "warm.lockout_minutes"),
+    ("TIERSTORE_WARM_SESSION_MINUTES", "warm.session_minutes"),
     ("TIERSTORE_CLICKHOUSE_URL", "clickhouse.url"),
     ("TIERSTORE_CLICKHOUSE_DATABASE", "clickhouse.database"),
     ("TIERSTORE_CLICKHOUSE_USER", "clickhouse.user"),
@@ -345,10 +349,10 @@ fn apply_env(
     let mut used = Vec::new();
     for (var, key) in ENV_OVERRIDES {
         let Some(raw) = env(var) else { continue };
-        let value = if key.ends_with("_ms") {
+        let value = if key.ends_with("_ms") || key.ends_with("_minutes") || key.ends_with("_logins") {
             let n: i64 = raw.trim().parse().map_err(|_| ConfigError::Env {
                 var: (*var).to_owned(),
-                reason: format!("{raw:?} is not a whole number of milliseconds"),
+                reason: format!("{raw:?} is not a whole number"),
             })?;
             toml::Value::Integer(n)
         } else if *key == "legacy.daily_dir" {

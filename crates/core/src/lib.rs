@@ -1,16 +1,18 @@
 //! tierstore: one storage API for quant-trading state over four tiers.
 //!
 //! Strategy code depends on this crate only. It reads `tierstore.toml` ([`config`]), connects
-//! the tiers it names — hot (Redis: position state), warm (MySQL/SQLite: accounts, strategies,
-//! params, users), cool (ClickHouse: trades, klines, assets) and legacy (the SilverQuant
+//! the tiers it names — hot (Redis: position state), warm (MySQL/MariaDB, PostgreSQL or SQLite: accounts,
+//! strategies, params, users, migration state), cool (ClickHouse: trades, klines, assets) and legacy (the SilverQuant
 //! files) — and routes each store role to them by the storage mode of the three-phase
 //! migration. It is the only crate that knows more than one tier; the tiers know only the
 //! model. [`health`] probes every configured service; [`files`] is how operators reach the
-//! legacy files (inspect them, generate a dataset).
+//! legacy files (inspect them, generate a dataset); [`warm`] opens the relational store
+//! for the schema and administration commands.
 
 pub mod config;
 pub mod files;
 pub mod health;
+pub mod warm;
 
 pub use config::{Config, ConfigError};
 pub use health::{HealthStatus, ServiceHealth, check_health};

@@ -230,6 +230,23 @@ pub fn storable_money(field: &str, value: Money) -> Result<Money, StoreError> {
     Ok(value)
 }
 
+/// Parses money written as plain decimal text: an optional `-`, digits, optionally `.` and
+/// digits. Exponents (`1e5`), separators (`1,000`), signs other than `-` and blanks inside
+/// are refused, so what an operator typed is exactly what is stored.
+pub fn parse_money(field: &str, s: &str) -> Result<Money, StoreError> {
+    let t = s.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let ok = !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && !(digits.contains('.') && frac.is_empty());
+    if !ok {
+        return Err(StoreError::invalid(field, s, "not a plain decimal number such as 100000 or 12.5"));
+    }
+    t.parse::<Money>().map_err(|e| StoreError::invalid(field, s, e.to_string()))
+}
+
 /// Checks `value > 0` and [`storable_money`].
 pub fn positive_money(field: &str, value: Money) -> Result<Money, StoreError> {
     if value <= Money::ZERO {
@@ -313,6 +330,17 @@ mod tests {
             let e = Volume::parse("volume", s).unwrap_err();
             let StoreError::InvalidInput { field, value, .. } = &e else { panic!("{s}") };
             assert_eq!((field.as_str(), value.as_str()), ("volume", s));
+        }
+    }
+
+    #[test]
+    fn money_text_is_plain_decimal() {
+        assert_eq!(parse_money("capital", "100000").unwrap(), Money::new(100_000, 0));
+        assert_eq!(parse_money("capital", " 12.5 ").unwrap(), Money::new(125, 1));
+        assert_eq!(parse_money("capital", "-0.01").unwrap(), Money::new(-1, 2));
+        for bad in ["1e5", "1,000", "+5", "", ".5", "5.", "1 000", "abc", "0x10"] {
+            let e = parse_money("capital", bad).unwrap_err();
+            assert_eq!(e.to_string(), format!("invalid capital {bad:?}: not a plain decimal number such as 100000 or 12.5"));
         }
     }
 

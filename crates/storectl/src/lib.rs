@@ -43,6 +43,16 @@ enum Command {
     /// Write a realistic legacy dataset (as the Python program writes it) for tests, demos
     /// and benchmarks. Deterministic for a given seed.
     GenLegacy(cmd::gen_legacy::GenLegacyArgs),
+    /// The warm tier's schema: apply, revert or list its migrations.
+    Schema(cmd::schema::SchemaArgs),
+    /// Trading accounts: create, show, list, update capital, suspend/activate/deactivate.
+    Account(cmd::account::AccountArgs),
+    /// Strategies and their bindings to accounts.
+    Strategy(cmd::strategy::StrategyArgs),
+    /// Versioned strategy parameters: save, show, history, diff, activate.
+    Params(cmd::params::ParamsArgs),
+    /// Users: add, log in, lock/unlock, roles, permission checks.
+    User(cmd::user::UserArgs),
 }
 
 /// The program: parses the process arguments, runs the command, returns the exit code
@@ -62,6 +72,11 @@ pub fn run() -> ExitCode {
             Command::Health(args) => cmd::health::run(cli.config.as_deref(), &args).await,
             Command::Inspect(args) => cmd::inspect::run(cli.config.as_deref(), &args),
             Command::GenLegacy(args) => cmd::gen_legacy::run(&args),
+            Command::Schema(args) => cmd::schema::run(cli.config.as_deref(), &args).await,
+            Command::Account(args) => cmd::account::run(cli.config.as_deref(), &args).await,
+            Command::Strategy(args) => cmd::strategy::run(cli.config.as_deref(), &args).await,
+            Command::Params(args) => cmd::params::run(cli.config.as_deref(), &args).await,
+            Command::User(args) => cmd::user::run(cli.config.as_deref(), &args).await,
         }
     });
     match result {

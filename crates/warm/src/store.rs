@@ -145,9 +145,23 @@ impl WarmStore {
         Ok(changed(&before, &after))
     }
 
-    /// Drops every table of the database and applies all migrations again.
+    /// Drops every table of the database (not only tierstore's) and applies all migrations
+    /// again.
     pub async fn schema_fresh(&self) -> Result<()> {
-        self.run(Migrator::fresh(&self.db)).await
+        let conn = self.schema_connection().await?;
+        self.run(Migrator::fresh(&conn)).await
+    }
+
+    /// A connection for schema work. SeaORM's `fresh` switches SQLite's foreign-key checks off
+    /// with a PRAGMA, which holds for one connection only: on a pool the following DROPs may
+    /// run on another connection and fail. SQLite therefore gets a pool of exactly one.
+    async fn schema_connection(&self) -> Result<DatabaseConnection> {
+        if self.backend != WarmBackend::Sqlite {
+            return Ok(self.db.clone());
+        }
+        let mut opts = ConnectOptions::new(self.config.url.expose().as_str());
+        opts.max_connections(1).min_connections(0).acquire_timeout(self.config.timeout()).sqlx_logging(false);
+        self.run(Database::connect(opts)).await
     }
 
     /// Runs `f` within the configured timeout, mapping driver errors.

@@ -87,7 +87,7 @@ fn bad_environment_values_name_the_variable() {
     let err = parse("", &[("TIERSTORE_REDIS_TIMEOUT_MS", "soon")]).unwrap_err();
     assert_eq!(
         err.to_string(),
-        r#"environment variable TIERSTORE_REDIS_TIMEOUT_MS: "soon" is not a whole number of milliseconds"#
+        r#"environment variable TIERSTORE_REDIS_TIMEOUT_MS: "soon" is not a whole number"#
     );
     let err = parse("", &[("TIERSTORE_MODE", "turbo")]).unwrap_err();
     assert!(err.to_string().contains("invalid mode \"turbo\""), "{err}");
@@ -143,4 +143,20 @@ fn value_errors_name_the_key_path() {
     assert!(err.to_string().contains("legacy.platform: unknown variant `macos`"), "{err}");
     let err = parse("[clickhouse]\nurl = \"http://h\"\ntimeout_ms = \"x\"\n", &[]).unwrap_err();
     assert!(err.to_string().contains("clickhouse.timeout_ms"), "{err}");
+}
+
+#[test]
+fn login_rules_come_from_the_warm_section_or_the_environment() {
+    let c = parse("[warm]\nurl = \"sqlite://x.db\"\n", &[]).unwrap();
+    let p = c.warm.as_ref().unwrap().login_policy();
+    assert_eq!((p.max_failed_logins, p.lockout.num_minutes(), p.session_ttl.num_minutes()), (5, 15, 720));
+    let c = parse(
+        "[warm]\nurl = \"sqlite://x.db\"\nlockout_minutes = 30\n",
+        &[("TIERSTORE_WARM_MAX_FAILED_LOGINS", "3"), ("TIERSTORE_WARM_SESSION_MINUTES", "60")],
+    )
+    .unwrap();
+    let p = c.warm.as_ref().unwrap().login_policy();
+    assert_eq!((p.max_failed_logins, p.lockout.num_minutes(), p.session_ttl.num_minutes()), (3, 30, 60));
+    let err = parse("", &[("TIERSTORE_WARM_MAX_FAILED_LOGINS", "0")]).unwrap_err();
+    assert!(err.to_string().contains("warm.max_failed_logins"), "{err}");
 }

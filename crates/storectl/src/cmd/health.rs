@@ -34,10 +34,10 @@ fn print_table(config: &Config, report: &[ServiceHealth]) {
         println!("no services configured");
         return;
     }
-    let rows: Vec<[String; 6]> = report
+    let rows: Vec<Vec<String>> = report
         .iter()
         .map(|s| {
-            [
+            vec![
                 s.service.clone(),
                 s.tier.to_string(),
                 s.address.clone(),
@@ -50,18 +50,7 @@ fn print_table(config: &Config, report: &[ServiceHealth]) {
             ]
         })
         .collect();
-    let header = ["SERVICE", "TIER", "ADDRESS", "STATUS", "VERSION", "LATENCY"];
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
-        .collect();
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", padded.join("  ").trim_end());
-    };
-    line(&header.map(String::from));
-    for r in &rows {
-        line(r);
-    }
+    super::table::print(&["SERVICE", "TIER", "ADDRESS", "STATUS", "VERSION", "LATENCY"], &rows);
     for s in report.iter().filter(|s| s.status == HealthStatus::Down) {
         if let Some(e) = &s.error {
             println!("error: {e}");
