@@ -40,7 +40,8 @@ impl Operator<'_> {
         let out = self.run(&all, input);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "storectl {args:?} failed: {stderr}");
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("storectl {args:?} printed no JSON ({e}): {stderr}"))
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("storectl {args:?} printed no JSON ({e}): {stderr}"))
     }
 
     fn code(&mut self, args: &[&str], input: &str) -> (i32, String) {
@@ -58,7 +59,13 @@ fn operator<'a>(db: &WarmDatabase, cwd: &'a Path) -> Operator<'a> {
 }
 
 fn names(v: &Value) -> Vec<String> {
-    v["migrations"].as_array().unwrap().iter().filter(|m| m["applied"] == json!(true)).map(|m| m["name"].as_str().unwrap().to_owned()).collect()
+    v["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["applied"] == json!(true))
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn schema_cycle(engine: WarmEngine, service: &str) {
@@ -83,7 +90,8 @@ async fn schema_cycle(engine: WarmEngine, service: &str) {
     // `health` names the engine in use.
     let out = op.run(&["health", "--json"], "");
     let health: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let warm: Vec<&Value> = health["services"].as_array().unwrap().iter().filter(|s| s["tier"] == json!("warm")).collect();
+    let warm: Vec<&Value> =
+        health["services"].as_array().unwrap().iter().filter(|s| s["tier"] == json!("warm")).collect();
     assert_eq!(warm.len(), 1, "{health}");
     assert_eq!(warm[0]["service"], json!(service));
     assert_eq!(warm[0]["status"], json!("up"), "{health}");
@@ -107,14 +115,35 @@ async fn schema_up_status_down_up_on_sqlite() {
 async fn operator_session(engine: WarmEngine) {
     let db = WarmDatabase::create(engine).await;
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p1.toml"), "stop_loss = 0.05\nuniverse = \"hs300\"\n[ma]\nfast = 5\nslow = 20\n").unwrap();
-    std::fs::write(dir.path().join("p2.json"), r#"{"stop_loss": 0.03, "ma": {"fast": 5, "slow": 30}, "take_profit": 0.2}"#).unwrap();
+    std::fs::write(
+        dir.path().join("p1.toml"),
+        "stop_loss = 0.05\nuniverse = \"hs300\"\n[ma]\nfast = 5\nslow = 20\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("p2.json"),
+        r#"{"stop_loss": 0.03, "ma": {"fast": 5, "slow": 30}, "take_profit": 0.2}"#,
+    )
+    .unwrap();
     let mut op = operator(&db, dir.path());
     op.json(&["schema", "up"]);
 
-    let a = op.json(&["account", "create", "prod_a", "--broker", "QMT", "--capital", "100000", "--name", "主账户"]);
+    let a = op.json(&[
+        "account",
+        "create",
+        "prod_a",
+        "--broker",
+        "QMT",
+        "--capital",
+        "100000",
+        "--name",
+        "主账户",
+    ]);
     assert_eq!((&a["id"], &a["broker"], &a["status"]), (&json!("prod_a"), &json!("qmt"), &json!("active")));
-    assert_eq!((&a["initial_capital"], &a["current_capital"], &a["name"]), (&json!("100000"), &json!("100000"), &json!("主账户")));
+    assert_eq!(
+        (&a["initial_capital"], &a["current_capital"], &a["name"]),
+        (&json!("100000"), &json!("100000"), &json!("主账户"))
+    );
     let (code, err) = op.code(&["account", "create", "prod_b", "--broker", "QMT", "--capital", "1e5"], "");
     assert_eq!(code, 2);
     assert!(err.contains(r#"invalid capital "1e5""#), "{err}");
@@ -125,8 +154,12 @@ async fn operator_session(engine: WarmEngine) {
     let s = op.json(&["strategy", "create", "trend_a", "--name", "Trend A", "--kind", "technical"]);
     assert_eq!((&s["strategy"]["id"], &s["strategy"]["status"]), (&json!("trend_a"), &json!("testing")));
     let b = op.json(&["strategy", "bind", "trend_a", "prod_a", "--capital", "50000", "--risk-limit", "20"]);
-    assert_eq!(b, json!([{"account": "prod_a", "strategy": "trend_a", "allocated_capital": "50000", "risk_limit": "20"}]));
-    let (code, err) = op.code(&["strategy", "bind", "trend_a", "prod_a", "--capital", "100000.01", "--risk-limit", "20"], "");
+    assert_eq!(
+        b,
+        json!([{"account": "prod_a", "strategy": "trend_a", "allocated_capital": "50000", "risk_limit": "20"}])
+    );
+    let (code, err) = op
+        .code(&["strategy", "bind", "trend_a", "prod_a", "--capital", "100000.01", "--risk-limit", "20"], "");
     assert_eq!(code, 2);
     assert!(err.contains(r#"invalid allocated_capital "100000.01""#), "{err}");
 
@@ -147,12 +180,19 @@ async fn operator_session(engine: WarmEngine) {
     assert_eq!((&back["version"], &back["active"]), (&json!(1), &json!(true)));
     assert_eq!(op.json(&["params", "show", "trend_a"])["version"], json!(1));
     let history = op.json(&["params", "history", "trend_a"]);
-    let kinds: Vec<&str> = history["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        history["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["saved", "saved", "activated"]);
 
-    let u = op.json_with(&["user", "add", "alice", "--email", "alice@example.cn", "--role", "trader", "--password-stdin"], &format!("{PASSWORD}\n"));
+    let u = op.json_with(
+        &["user", "add", "alice", "--email", "alice@example.cn", "--role", "trader", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
     assert_eq!((&u["username"], &u["roles"]), (&json!("alice"), &json!(["trader"])));
-    let login = op.json_with(&["user", "login", "alice", "--password-stdin", "--ip", "127.0.0.1"], &format!("{PASSWORD}\n"));
+    let login = op.json_with(
+        &["user", "login", "alice", "--password-stdin", "--ip", "127.0.0.1"],
+        &format!("{PASSWORD}\n"),
+    );
     assert!(login["token"].as_str().unwrap().starts_with("tss_"), "{login}");
     for _ in 0..3 {
         let (code, err) = op.code(&["user", "login", "alice", "--password-stdin"], "not the password\n");

@@ -97,7 +97,11 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("idx_accounts_status").table(Accounts::Table).col(Accounts::Status).to_owned(),
+                Index::create()
+                    .name("idx_accounts_status")
+                    .table(Accounts::Table)
+                    .col(Accounts::Status)
+                    .to_owned(),
             )
             .await?;
         manager
@@ -129,7 +133,9 @@ impl MigrationTrait for Migration {
                     .col(instant(b, AccountStrategies::CreatedAt).not_null())
                     .col(instant(b, AccountStrategies::UpdatedAt).not_null())
                     .primary_key(
-                        Index::create().col(AccountStrategies::AccountId).col(AccountStrategies::StrategyCode),
+                        Index::create()
+                            .col(AccountStrategies::AccountId)
+                            .col(AccountStrategies::StrategyCode),
                     )
                     .foreign_key(
                         ForeignKey::create()
@@ -164,7 +170,9 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(StrategyParams::Params).text().not_null())
                     .col(ColumnDef::new(StrategyParams::Remark).text().not_null())
                     .col(instant(b, StrategyParams::CreatedAt).not_null())
-                    .primary_key(Index::create().col(StrategyParams::StrategyCode).col(StrategyParams::Version))
+                    .primary_key(
+                        Index::create().col(StrategyParams::StrategyCode).col(StrategyParams::Version),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_params_strategy")
@@ -194,7 +202,10 @@ impl MigrationTrait for Migration {
                                 StrategyParamEvents::Table,
                                 (StrategyParamEvents::StrategyCode, StrategyParamEvents::Version),
                             )
-                            .to(StrategyParams::Table, (StrategyParams::StrategyCode, StrategyParams::Version)),
+                            .to(
+                                StrategyParams::Table,
+                                (StrategyParams::StrategyCode, StrategyParams::Version),
+                            ),
                     )
                     .to_owned(),
             )

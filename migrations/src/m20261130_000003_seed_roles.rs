@@ -86,16 +86,33 @@ impl MigrationTrait for Migration {
         let roles: Vec<&str> = ROLES.iter().map(|(r, _, _)| *r).collect();
         let permissions: Vec<&str> = PERMISSIONS.iter().map(|(p, _)| *p).collect();
         manager
-            .exec_stmt(Query::delete().from_table("user_roles").and_where(Expr::col("role").is_in(roles.clone())).to_owned())
+            .exec_stmt(
+                Query::delete()
+                    .from_table("user_roles")
+                    .and_where(Expr::col("role").is_in(roles.clone()))
+                    .to_owned(),
+            )
             .await?;
         manager
             .exec_stmt(
-                Query::delete().from_table("role_permissions").and_where(Expr::col("role").is_in(roles.clone())).to_owned(),
+                Query::delete()
+                    .from_table("role_permissions")
+                    .and_where(Expr::col("role").is_in(roles.clone()))
+                    .to_owned(),
             )
             .await?;
-        manager.exec_stmt(Query::delete().from_table("roles").and_where(Expr::col("name").is_in(roles)).to_owned()).await?;
         manager
-            .exec_stmt(Query::delete().from_table("permissions").and_where(Expr::col("name").is_in(permissions)).to_owned())
+            .exec_stmt(
+                Query::delete().from_table("roles").and_where(Expr::col("name").is_in(roles)).to_owned(),
+            )
+            .await?;
+        manager
+            .exec_stmt(
+                Query::delete()
+                    .from_table("permissions")
+                    .and_where(Expr::col("name").is_in(permissions))
+                    .to_owned(),
+            )
             .await
     }
 }

@@ -84,7 +84,12 @@ impl MigrationTrait for Migration {
             .exec_stmt(
                 Query::insert()
                     .into_table(MigrationState::Table)
-                    .columns([MigrationState::Id, MigrationState::Phase, MigrationState::ChangedAt, MigrationState::ChangedBy])
+                    .columns([
+                        MigrationState::Id,
+                        MigrationState::Phase,
+                        MigrationState::ChangedAt,
+                        MigrationState::ChangedBy,
+                    ])
                     .values_panic([1.into(), "file".into(), chrono::Utc::now().into(), "schema".into()])
                     .to_owned(),
             )

@@ -27,7 +27,12 @@ pub fn storectl(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// [`storectl`] with `input` on standard input.
-pub fn storectl_with_input(args: &[&str], env: &[(&str, &str)], input: &str, cwd: &std::path::Path) -> Output {
+pub fn storectl_with_input(
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: &str,
+    cwd: &std::path::Path,
+) -> Output {
     use std::io::Write as _;
     let mut cmd = Command::new(storectl_binary());
     cmd.args(args).current_dir(cwd);
@@ -39,7 +44,9 @@ pub fn storectl_with_input(args: &[&str], env: &[(&str, &str)], input: &str, cwd
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().expect("starting storectl");
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(input.as_bytes()).expect("writing storectl's input");

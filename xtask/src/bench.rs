@@ -24,6 +24,13 @@ pub const BENCHES: &[(&str, &str, &str, &str, &[Service])] = &[
         "hot-tier latency for a 100-position account: account_read, single_read, max_update, held_inc",
         &[Service::Redis],
     ),
+    (
+        "warm",
+        "tierstore-warm",
+        "warm_ops",
+        "warm-tier latency on MariaDB, PostgreSQL and SQLite: account_read, params_save, login",
+        &[Service::Mysql, Service::Postgres],
+    ),
 ];
 
 /// Runs the named benchmarks, or all of them.

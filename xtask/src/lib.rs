@@ -1,6 +1,6 @@
 //! Developer automation for tierstore, in Rust (the rust-analyzer `xtask` pattern).
 //!
-//! `cargo xtask services up|status|down|run` makes Redis, a MySQL-compatible server and
+//! `cargo xtask services up|status|down|run` makes Redis, a MySQL-compatible server, PostgreSQL and
 //! ClickHouse reachable for tests and demos, `cargo xtask ci` runs everything CI runs,
 //! `cargo xtask fuzz` runs the fuzz targets of `fuzz/` for a fixed time, and
 //! whatever a run starts it stops again on every way out (`session`). This crate owns

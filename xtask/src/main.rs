@@ -15,7 +15,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Make Redis, MySQL/MariaDB and ClickHouse reachable for tests and demos.
+    /// Make Redis, MySQL/MariaDB, PostgreSQL and ClickHouse reachable for tests and demos.
     Services {
         #[command(subcommand)]
         action: ServicesAction,
@@ -77,6 +77,7 @@ struct Which {
 enum ServiceArg {
     Redis,
     Mysql,
+    Postgres,
     Clickhouse,
 }
 
@@ -90,6 +91,7 @@ impl Which {
             .map(|s| match s {
                 ServiceArg::Redis => Service::Redis,
                 ServiceArg::Mysql => Service::Mysql,
+                ServiceArg::Postgres => Service::Postgres,
                 ServiceArg::Clickhouse => Service::Clickhouse,
             })
             .collect()

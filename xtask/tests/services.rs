@@ -1,7 +1,8 @@
 //! `services up` starts what does not answer, reuses what does, and `down` stops only what
 //! `up` started — and whatever a run starts is stopped on every way out: a failed `up`, a
 //! start that times out, a panic, SIGTERM and SIGINT. Runs real servers: the configured Redis
-//! must be up (as under `cargo xtask ci`), and private Redis, MariaDB and ClickHouse instances
+//! must be up (as under `cargo xtask ci`), and private Redis, MariaDB, PostgreSQL and ClickHouse
+//! instances
 //! are started on free ports.
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
@@ -18,6 +19,7 @@ fn answers(service: Service, url: &str) -> bool {
     match service {
         Service::Redis => probe::redis(&addr).is_ok(),
         Service::Mysql => probe::mysql(&addr).is_ok(),
+        Service::Postgres => probe::postgres(&addr).is_ok(),
         Service::Clickhouse => probe::clickhouse(&addr).is_ok(),
     }
 }
@@ -83,6 +85,7 @@ fn up_starts_missing_servers_reuses_running_ones_and_down_stops_only_its_own() {
     let mine = [
         (Service::Redis, format!("redis://127.0.0.1:{}", free_port().unwrap())),
         (Service::Mysql, format!("mysql://root@127.0.0.1:{}", free_port().unwrap())),
+        (Service::Postgres, format!("postgres://postgres@127.0.0.1:{}/postgres", free_port().unwrap())),
         (Service::Clickhouse, format!("http://127.0.0.1:{}", free_port().unwrap())),
     ];
     for (s, url) in &mine {

@@ -1,6 +1,8 @@
 //! The account-store contract.
 
-use tierstore_model::{Account, AccountId, AccountStatus, AccountStore, AccountUpdate, Broker, NewAccount, StoreError};
+use tierstore_model::{
+    Account, AccountId, AccountStatus, AccountStore, AccountUpdate, Broker, NewAccount, StoreError,
+};
 
 use crate::warm_env::{WarmEnv, assert_conflict, assert_invalid, money, start};
 
@@ -9,7 +11,12 @@ fn id(s: &str) -> AccountId {
 }
 
 fn new_account(s: &str, capital: &str) -> NewAccount {
-    NewAccount { id: id(s), name: format!("account {s}"), broker: Broker::Qmt, initial_capital: money(capital) }
+    NewAccount {
+        id: id(s),
+        name: format!("account {s}"),
+        broker: Broker::Qmt,
+        initial_capital: money(capital),
+    }
 }
 
 fn ids(accounts: &[Account]) -> Vec<&str> {
@@ -24,7 +31,10 @@ pub async fn create_read_list<S: AccountStore>(store: &S, _env: &WarmEnv) {
     let made = store.create_account(&gm).await.expect("create");
     assert_eq!(made.broker, Broker::Gm);
     assert_eq!(made.status, AccountStatus::Active);
-    assert_eq!((made.initial_capital, made.current_capital, made.total_assets), (money("250000"), money("250000"), money("250000")));
+    assert_eq!(
+        (made.initial_capital, made.current_capital, made.total_assets),
+        (money("250000"), money("250000"), money("250000"))
+    );
     assert_eq!(made.position_value, money("0"));
     assert_eq!(made.created_at, start());
     assert_eq!(store.account(&id("prod_b")).await.expect("read"), made);
@@ -32,11 +42,17 @@ pub async fn create_read_list<S: AccountStore>(store: &S, _env: &WarmEnv) {
     store.create_account(&new_account("test_c", "1")).await.expect("create c");
     store.set_account_status(&id("test_c"), AccountStatus::Suspended).await.expect("suspend");
     assert_eq!(ids(&store.list_accounts(None).await.expect("list")), ["prod_a", "prod_b", "test_c"]);
-    assert_eq!(ids(&store.list_accounts(Some(AccountStatus::Active)).await.expect("active")), ["prod_a", "prod_b"]);
+    assert_eq!(
+        ids(&store.list_accounts(Some(AccountStatus::Active)).await.expect("active")),
+        ["prod_a", "prod_b"]
+    );
     assert_eq!(ids(&store.list_accounts(Some(AccountStatus::Suspended)).await.expect("susp")), ["test_c"]);
     assert!(store.list_accounts(Some(AccountStatus::Inactive)).await.expect("inactive").is_empty());
     let missing = store.account(&id("nobody")).await.expect_err("missing");
-    assert!(matches!(&missing, StoreError::NotFound { what: "account", id } if id == "nobody"), "{missing:?}");
+    assert!(
+        matches!(&missing, StoreError::NotFound { what: "account", id } if id == "nobody"),
+        "{missing:?}"
+    );
 }
 
 /// A second account with the same id is a conflict naming the id; the first is unchanged.
@@ -50,7 +66,9 @@ pub async fn duplicate_id_is_a_conflict<S: AccountStore>(store: &S, _env: &WarmE
 /// Zero, negative and over-precise capital and a blank name are refused naming field and
 /// value; nothing is created.
 pub async fn invalid_accounts_are_refused<S: AccountStore>(store: &S, _env: &WarmEnv) {
-    for (capital, value) in [("0", "0"), ("-100", "-100"), ("1.00001", "1.00001"), ("12345678901234567", "12345678901234567")] {
+    for (capital, value) in
+        [("0", "0"), ("-100", "-100"), ("1.00001", "1.00001"), ("12345678901234567", "12345678901234567")]
+    {
         let err = store.create_account(&new_account("bad", capital)).await.expect_err(capital);
         assert_invalid(&err, "initial_capital", value);
     }
@@ -83,7 +101,11 @@ pub async fn money_is_exact<S: AccountStore>(store: &S, _env: &WarmEnv) {
 pub async fn update_capital_figures<S: AccountStore>(store: &S, env: &WarmEnv) {
     let made = store.create_account(&new_account("prod", "100000")).await.expect("create");
     env.clock.set(start() + chrono::Duration::minutes(5));
-    let update = AccountUpdate { current_capital: Some(money("40000.5")), position_value: Some(money("60100")), ..Default::default() };
+    let update = AccountUpdate {
+        current_capital: Some(money("40000.5")),
+        position_value: Some(money("60100")),
+        ..Default::default()
+    };
     let after = store.update_account(&id("prod"), &update).await.expect("update");
     assert_eq!(after.current_capital, money("40000.5"));
     assert_eq!(after.position_value, money("60100"));
@@ -91,8 +113,16 @@ pub async fn update_capital_figures<S: AccountStore>(store: &S, env: &WarmEnv) {
     assert_eq!(after.name, made.name);
     assert_eq!(after.updated_at, start() + chrono::Duration::minutes(5));
     assert_eq!(after.created_at, made.created_at);
-    let bad = AccountUpdate { current_capital: Some(money("1")), total_assets: Some(money("-3")), ..Default::default() };
-    assert_invalid(&store.update_account(&id("prod"), &bad).await.expect_err("negative"), "total_assets", "-3");
+    let bad = AccountUpdate {
+        current_capital: Some(money("1")),
+        total_assets: Some(money("-3")),
+        ..Default::default()
+    };
+    assert_invalid(
+        &store.update_account(&id("prod"), &bad).await.expect_err("negative"),
+        "total_assets",
+        "-3",
+    );
     assert_eq!(store.account(&id("prod")).await.expect("read"), after);
     let err = store.update_account(&id("ghost"), &update).await.expect_err("unknown");
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
@@ -112,7 +142,10 @@ pub async fn status_transitions<S: AccountStore>(store: &S, _env: &WarmEnv) {
     }
     assert_eq!(store.account(&a1).await.expect("read").status, AccountStatus::Inactive);
     store.set_account_status(&id("a2"), AccountStatus::Suspended).await.expect("suspend");
-    assert_eq!(store.set_account_status(&id("a2"), AccountStatus::Inactive).await.expect("off").status, AccountStatus::Inactive);
+    assert_eq!(
+        store.set_account_status(&id("a2"), AccountStatus::Inactive).await.expect("off").status,
+        AccountStatus::Inactive
+    );
 }
 
 /// `account_contract!(module, setup)`: one test per account check; `setup` returns
@@ -120,13 +153,18 @@ pub async fn status_transitions<S: AccountStore>(store: &S, _env: &WarmEnv) {
 #[macro_export]
 macro_rules! account_contract {
     ($module:ident, $setup:path) => {
-        $crate::__contract_tests!($module, $setup, accounts, [
-            create_read_list,
-            duplicate_id_is_a_conflict,
-            invalid_accounts_are_refused,
-            money_is_exact,
-            update_capital_figures,
-            status_transitions,
-        ]);
+        $crate::__contract_tests!(
+            $module,
+            $setup,
+            accounts,
+            [
+                create_read_list,
+                duplicate_id_is_a_conflict,
+                invalid_accounts_are_refused,
+                money_is_exact,
+                update_capital_figures,
+                status_transitions,
+            ]
+        );
     };
 }

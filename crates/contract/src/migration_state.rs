@@ -6,7 +6,14 @@ use tierstore_model::{Checkpoint, MigrationStateStore, StorageMode};
 use crate::warm_env::{WarmEnv, assert_conflict, assert_invalid, start};
 
 fn cp(unit: &str, offset: u64, rows: u64, checksum: &str) -> Checkpoint {
-    Checkpoint { unit: unit.into(), byte_offset: offset, line: rows + 1, rows, checksum: checksum.into(), updated_at: start() }
+    Checkpoint {
+        unit: unit.into(),
+        byte_offset: offset,
+        line: rows + 1,
+        rows,
+        checksum: checksum.into(),
+        updated_at: start(),
+    }
 }
 
 /// A new schema is in `file`; moves follow the phase table one step forward or back to any
@@ -33,12 +40,18 @@ pub async fn phase_moves_are_logged<S: MigrationStateStore>(store: &S, env: &War
         assert_eq!(store.phase().await.expect("phase"), *to);
     }
     let history = store.phase_history().await.expect("history");
-    let shown: Vec<String> = history.iter().map(|c| format!("{} {}->{} {} {} {}", c.seq, c.from, c.to, c.at.format("%H:%M"), c.by, c.note)).collect();
-    assert_eq!(shown, [
-        "1 file->dual_write 09:31 alice backfill next",
-        "2 dual_write->db_first 09:32 bob verify passed; 'quoted' & \"double\"",
-        "3 db_first->file 09:33 carol rollback: broker outage",
-    ]);
+    let shown: Vec<String> = history
+        .iter()
+        .map(|c| format!("{} {}->{} {} {} {}", c.seq, c.from, c.to, c.at.format("%H:%M"), c.by, c.note))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "1 file->dual_write 09:31 alice backfill next",
+            "2 dual_write->db_first 09:32 bob verify passed; 'quoted' & \"double\"",
+            "3 db_first->file 09:33 carol rollback: broker outage",
+        ]
+    );
     let err = store.move_phase(StorageMode::DualWrite, "", "x").await.expect_err("nobody");
     assert_invalid(&err, "by", "");
     assert_eq!(store.phase_history().await.expect("history").len(), 3);
@@ -60,17 +73,26 @@ pub async fn concurrent_moves_apply_once<S: MigrationStateStore>(store: &S, _env
 /// batch with one bad checkpoint writes none of it.
 pub async fn checkpoints_save_all_or_nothing<S: MigrationStateStore>(store: &S, env: &WarmEnv) {
     assert_eq!(store.checkpoint("trades:prod").await.expect("none"), None);
-    store.save_checkpoints(&[cp("trades:prod_b", 10, 1, "aa"), cp("klines:sh600000", 500, 20, "bb")]).await.expect("save");
+    store
+        .save_checkpoints(&[cp("trades:prod_b", 10, 1, "aa"), cp("klines:sh600000", 500, 20, "bb")])
+        .await
+        .expect("save");
     env.clock.set(start() + chrono::Duration::seconds(30));
     store.save_checkpoints(&[cp("trades:prod_b", 2_000_000_000_000, 123_456, "cc")]).await.expect("replace");
     let got = store.checkpoint("trades:prod_b").await.expect("read").expect("present");
-    assert_eq!((got.byte_offset, got.line, got.rows, got.checksum.as_str()), (2_000_000_000_000, 123_457, 123_456, "cc"));
+    assert_eq!(
+        (got.byte_offset, got.line, got.rows, got.checksum.as_str()),
+        (2_000_000_000_000, 123_457, 123_456, "cc")
+    );
     assert_eq!(got.updated_at, start() + chrono::Duration::seconds(30));
     let units: Vec<String> = store.checkpoints().await.expect("all").into_iter().map(|c| c.unit).collect();
     assert_eq!(units, ["klines:sh600000", "trades:prod_b"]);
 
     let before = store.checkpoints().await.expect("all");
-    let err = store.save_checkpoints(&[cp("trades:prod_b", 1, 1, "dd"), cp("assets:x", 1, 1, "not hex")]).await.expect_err("bad");
+    let err = store
+        .save_checkpoints(&[cp("trades:prod_b", 1, 1, "dd"), cp("assets:x", 1, 1, "not hex")])
+        .await
+        .expect_err("bad");
     assert_invalid(&err, "checkpoint checksum", "not hex");
     let err = store.save_checkpoints(&[cp("u", 1, 1, "aa"), cp("u", 2, 2, "bb")]).await.expect_err("twice");
     assert_invalid(&err, "checkpoint unit", "u");
@@ -80,7 +102,12 @@ pub async fn checkpoints_save_all_or_nothing<S: MigrationStateStore>(store: &S, 
 /// Clearing by prefix removes exactly the units that start with it (`_` is no wildcard).
 pub async fn checkpoints_clear_by_prefix<S: MigrationStateStore>(store: &S, _env: &WarmEnv) {
     store
-        .save_checkpoints(&[cp("trades:prod_a", 1, 1, "01"), cp("trades:prodXa", 1, 1, "02"), cp("trades:prod_b", 1, 1, "03"), cp("klines:a", 1, 1, "04")])
+        .save_checkpoints(&[
+            cp("trades:prod_a", 1, 1, "01"),
+            cp("trades:prodXa", 1, 1, "02"),
+            cp("trades:prod_b", 1, 1, "03"),
+            cp("klines:a", 1, 1, "04"),
+        ])
         .await
         .expect("save");
     assert_eq!(store.clear_checkpoints("trades:prod_").await.expect("clear"), 2);
@@ -94,11 +121,16 @@ pub async fn checkpoints_clear_by_prefix<S: MigrationStateStore>(store: &S, _env
 #[macro_export]
 macro_rules! migration_state_contract {
     ($module:ident, $setup:path) => {
-        $crate::__contract_tests!($module, $setup, migration_state, [
-            phase_moves_are_logged,
-            concurrent_moves_apply_once,
-            checkpoints_save_all_or_nothing,
-            checkpoints_clear_by_prefix,
-        ]);
+        $crate::__contract_tests!(
+            $module,
+            $setup,
+            migration_state,
+            [
+                phase_moves_are_logged,
+                concurrent_moves_apply_once,
+                checkpoints_save_all_or_nothing,
+                checkpoints_clear_by_prefix,
+            ]
+        );
     };
 }

@@ -40,26 +40,39 @@ fn assert_denied(err: &StoreError, words: &[&str]) {
 /// Registration stores roles; duplicate names and e-mails are conflicts naming them; a short
 /// password is refused without being shown; nothing is written by a refused registration.
 pub async fn register_and_read<S: UserStore>(store: &S, _env: &WarmEnv) {
-    let u = store.register(&new_user("alice", "alice@example.cn", "correct horse", &[Role::Trader, Role::Viewer])).await.expect("register");
+    let u = store
+        .register(&new_user("alice", "alice@example.cn", "correct horse", &[Role::Trader, Role::Viewer]))
+        .await
+        .expect("register");
     assert_eq!((u.status, u.failed_logins, u.created_at), (UserStatus::Active, 0, start()));
     assert_eq!(u.roles, [Role::Trader, Role::Viewer]);
     assert_eq!(u.last_login_at, None);
     assert_eq!(store.user(&name("alice")).await.expect("read"), u);
-    let err = store.register(&new_user("alice", "other@example.cn", "correct horse", &[])).await.expect_err("dup name");
+    let err = store
+        .register(&new_user("alice", "other@example.cn", "correct horse", &[]))
+        .await
+        .expect_err("dup name");
     assert_conflict(&err, &["\"alice\"", "exists"]);
-    let err = store.register(&new_user("alice2", "alice@example.cn", "correct horse", &[])).await.expect_err("dup email");
+    let err = store
+        .register(&new_user("alice2", "alice@example.cn", "correct horse", &[]))
+        .await
+        .expect_err("dup email");
     assert_conflict(&err, &["alice@example.cn", "alice"]);
     let err = store.register(&new_user("bob", "bob@example.cn", "hunter2", &[])).await.expect_err("short");
     assert_invalid(&err, "password", "(hidden)");
     assert!(!err.to_string().contains("hunter2"), "{err}");
-    let names: Vec<String> = store.list_users().await.expect("list").iter().map(|u| u.username.to_string()).collect();
+    let names: Vec<String> =
+        store.list_users().await.expect("list").iter().map(|u| u.username.to_string()).collect();
     assert_eq!(names, ["alice"]);
 }
 
 /// Login opens a session whose token identifies the user; it records time and address;
 /// logout ends it; an unknown user and a wrong password get the same answer.
 pub async fn login_and_logout<S: UserStore>(store: &S, env: &WarmEnv) {
-    store.register(&new_user("carol", "carol@example.cn", "s3cret-pass", &[Role::Viewer])).await.expect("register");
+    store
+        .register(&new_user("carol", "carol@example.cn", "s3cret-pass", &[Role::Viewer]))
+        .await
+        .expect("register");
     env.clock.set(start() + chrono::Duration::minutes(10));
     let ip: IpAddr = "127.0.0.1".parse().expect("ip");
     let session = store.login(&name("carol"), &pw("s3cret-pass"), Some(ip)).await.expect("login");
@@ -88,7 +101,10 @@ pub async fn login_and_logout<S: UserStore>(store: &S, env: &WarmEnv) {
 /// With 3 allowed failures: three wrong passwords lock the user; the right password is then
 /// refused until the lock runs out; afterwards it works and the count starts again.
 pub async fn failed_logins_lock_the_user<S: UserStore>(store: &S, env: &WarmEnv) {
-    store.register(&new_user("dave", "dave@example.cn", "right-password", &[Role::Trader])).await.expect("register");
+    store
+        .register(&new_user("dave", "dave@example.cn", "right-password", &[Role::Trader]))
+        .await
+        .expect("register");
     for i in 1..=2 {
         let err = store.login(&name("dave"), &pw("wrong-password"), None).await.expect_err("wrong");
         assert_denied(&err, &["invalid username or password"]);
@@ -100,7 +116,10 @@ pub async fn failed_logins_lock_the_user<S: UserStore>(store: &S, env: &WarmEnv)
     assert_denied(&err, &["dave", "locked until 2026-11-30T09:45:00Z", "3 failed logins"]);
     assert!(!store.has_permission(&name("dave"), &perm("trade:write")).await.expect("check"));
     env.clock.set(start() + chrono::Duration::minutes(14));
-    assert_denied(&store.login(&name("dave"), &pw("right-password"), None).await.expect_err("still"), &["locked until"]);
+    assert_denied(
+        &store.login(&name("dave"), &pw("right-password"), None).await.expect_err("still"),
+        &["locked until"],
+    );
     env.clock.set(start() + chrono::Duration::minutes(15));
     store.login(&name("dave"), &pw("right-password"), None).await.expect("lock ran out");
     let u = store.user(&name("dave")).await.expect("read");
@@ -115,30 +134,49 @@ pub async fn sessions_expire<S: UserStore>(store: &S, env: &WarmEnv) {
     env.clock.set(start() + chrono::Duration::minutes(59));
     store.session_user(&s.token).await.expect("still valid");
     env.clock.set(start() + chrono::Duration::minutes(60));
-    assert_denied(&store.session_user(&s.token).await.expect_err("expired"), &["expired at 2026-11-30T10:30:00Z"]);
+    assert_denied(
+        &store.session_user(&s.token).await.expect_err("expired"),
+        &["expired at 2026-11-30T10:30:00Z"],
+    );
 }
 
 /// An operator's lock refuses logins and ends sessions until unlocked; inactive users are
 /// refused too.
 pub async fn operators_lock_and_unlock<S: UserStore>(store: &S, _env: &WarmEnv) {
-    store.register(&new_user("frank", "frank@example.cn", "frank-password", &[Role::Admin])).await.expect("register");
+    store
+        .register(&new_user("frank", "frank@example.cn", "frank-password", &[Role::Admin]))
+        .await
+        .expect("register");
     let s = store.login(&name("frank"), &pw("frank-password"), None).await.expect("login");
-    assert_eq!(store.set_user_status(&name("frank"), UserStatus::Locked).await.expect("lock").status, UserStatus::Locked);
+    assert_eq!(
+        store.set_user_status(&name("frank"), UserStatus::Locked).await.expect("lock").status,
+        UserStatus::Locked
+    );
     assert_denied(&store.session_user(&s.token).await.expect_err("ended"), &["unknown session"]);
-    assert_denied(&store.login(&name("frank"), &pw("frank-password"), None).await.expect_err("locked"), &["locked by an operator"]);
+    assert_denied(
+        &store.login(&name("frank"), &pw("frank-password"), None).await.expect_err("locked"),
+        &["locked by an operator"],
+    );
     assert!(!store.has_permission(&name("frank"), &perm("account:create")).await.expect("check"));
     store.set_user_status(&name("frank"), UserStatus::Active).await.expect("unlock");
     store.login(&name("frank"), &pw("frank-password"), None).await.expect("login again");
     store.set_user_status(&name("frank"), UserStatus::Inactive).await.expect("off");
-    assert_denied(&store.login(&name("frank"), &pw("frank-password"), None).await.expect_err("inactive"), &["inactive"]);
+    assert_denied(
+        &store.login(&name("frank"), &pw("frank-password"), None).await.expect_err("inactive"),
+        &["inactive"],
+    );
 }
 
 /// The seeded roles: only admin creates accounts; developers write parameters, traders
 /// trades; viewers only read; roles add up; replacing roles replaces permissions.
 pub async fn roles_grant_permissions<S: UserStore>(store: &S, _env: &WarmEnv) {
-    let cases: [(&str, Role); 4] = [("ann", Role::Admin), ("dev", Role::Developer), ("tom", Role::Trader), ("val", Role::Viewer)];
+    let cases: [(&str, Role); 4] =
+        [("ann", Role::Admin), ("dev", Role::Developer), ("tom", Role::Trader), ("val", Role::Viewer)];
     for (u, role) in cases {
-        store.register(&new_user(u, &format!("{u}@example.cn"), "long-password", &[role])).await.expect("register");
+        store
+            .register(&new_user(u, &format!("{u}@example.cn"), "long-password", &[role]))
+            .await
+            .expect("register");
     }
     let table = [
         ("account:create", [true, false, false, false]),
@@ -156,26 +194,38 @@ pub async fn roles_grant_permissions<S: UserStore>(store: &S, _env: &WarmEnv) {
             assert_eq!(store.has_permission(&name(u), &perm(p)).await.expect("check"), want, "{role} {p}");
         }
     }
-    let viewer: Vec<String> = store.permissions(&name("val")).await.expect("perms").iter().map(ToString::to_string).collect();
-    assert_eq!(viewer, ["account:read", "kline:read", "params:read", "position:read", "strategy:read", "trade:read"]);
+    let viewer: Vec<String> =
+        store.permissions(&name("val")).await.expect("perms").iter().map(ToString::to_string).collect();
+    assert_eq!(
+        viewer,
+        ["account:read", "kline:read", "params:read", "position:read", "strategy:read", "trade:read"]
+    );
     store.set_roles(&name("val"), &[Role::Viewer, Role::Developer]).await.expect("roles");
     assert!(store.has_permission(&name("val"), &perm("params:write")).await.expect("check"));
     store.set_roles(&name("val"), &[]).await.expect("none");
     assert!(!store.has_permission(&name("val"), &perm("account:read")).await.expect("check"));
-    assert!(matches!(store.has_permission(&name("ghost"), &perm("account:read")).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.has_permission(&name("ghost"), &perm("account:read")).await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 /// `user_contract!(module, setup)`: one test per user check.
 #[macro_export]
 macro_rules! user_contract {
     ($module:ident, $setup:path) => {
-        $crate::__contract_tests!($module, $setup, users, [
-            register_and_read,
-            login_and_logout,
-            failed_logins_lock_the_user,
-            sessions_expire,
-            operators_lock_and_unlock,
-            roles_grant_permissions,
-        ]);
+        $crate::__contract_tests!(
+            $module,
+            $setup,
+            users,
+            [
+                register_and_read,
+                login_and_logout,
+                failed_logins_lock_the_user,
+                sessions_expire,
+                operators_lock_and_unlock,
+                roles_grant_permissions,
+            ]
+        );
     };
 }

@@ -93,7 +93,9 @@ impl AccountStatus {
                 account,
                 format!("cannot go from inactive to {to}: deactivation is final, create a new account"),
             )),
-            (from, to) => Err(StoreError::conflict("account", account, format!("cannot go from {from} to {to}"))),
+            (from, to) => {
+                Err(StoreError::conflict("account", account, format!("cannot go from {from} to {to}")))
+            }
         }
     }
 }
@@ -180,14 +182,22 @@ mod tests {
     #[test]
     fn status_transitions() {
         use AccountStatus::*;
-        for (from, to) in [(Active, Suspended), (Suspended, Active), (Active, Inactive), (Suspended, Inactive), (Active, Active)] {
+        for (from, to) in [
+            (Active, Suspended),
+            (Suspended, Active),
+            (Active, Inactive),
+            (Suspended, Inactive),
+            (Active, Active),
+        ] {
             assert!(from.check_transition("a", to).is_ok(), "{from} -> {to}");
         }
         for to in [Active, Suspended] {
             let e = Inactive.check_transition("prod", to).unwrap_err();
             assert_eq!(
                 e.to_string(),
-                format!(r#"conflict on account "prod": cannot go from inactive to {to}: deactivation is final, create a new account"#)
+                format!(
+                    r#"conflict on account "prod": cannot go from inactive to {to}: deactivation is final, create a new account"#
+                )
             );
         }
     }

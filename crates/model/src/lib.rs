@@ -42,17 +42,18 @@ pub use error::{Result, StoreError, Tier};
 pub use health::{Endpoint, HealthProbe, ProbeReport};
 pub use ident::{AccountId, StrategyId};
 pub use kline::{Kline, KlineBatch, KlineRange};
+pub use migration::{Checkpoint, PhaseChange};
 pub use mode::StorageMode;
 pub use position::{AccountPositions, HeldDays, IncrementOutcome, Position};
 pub use quantity::{Money, Price, Volume};
 pub use secret::{Secret, SecretUrl};
-pub use migration::{Checkpoint, PhaseChange};
 pub use store::{
-    AccountStore, AssetStore, KlineStore, MigrationStateStore, PositionStore, StrategyStore, TradeStore, UserStore,
+    AccountStore, AssetStore, KlineStore, MigrationStateStore, PositionStore, StrategyStore, TradeStore,
+    UserStore,
 };
 pub use strategy::{
-    Binding, NewStrategy, ParamChange, ParamDiff, ParamEntry, ParamEvent, ParamEventKind, ParamVersion, Params,
-    RiskLimit, Strategy, StrategyKind, StrategyStatus, StrategyUpdate,
+    Binding, NewStrategy, ParamChange, ParamDiff, ParamEntry, ParamEvent, ParamEventKind, ParamVersion,
+    Params, RiskLimit, Strategy, StrategyKind, StrategyStatus, StrategyUpdate,
 };
 pub use trade::{OrderKind, Period, Trade, TradeQuery, TradeSummary};
 pub use user::{Email, LoginPolicy, NewUser, Permission, Role, Session, User, UserStatus, Username};

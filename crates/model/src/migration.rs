@@ -58,9 +58,17 @@ impl Checkpoint {
             ));
         }
         if self.checksum.len() > 128 || !self.checksum.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::invalid("checkpoint checksum", &self.checksum, "must be up to 128 hex digits"));
+            return Err(StoreError::invalid(
+                "checkpoint checksum",
+                &self.checksum,
+                "must be up to 128 hex digits",
+            ));
         }
-        for (field, v) in [("checkpoint byte_offset", self.byte_offset), ("checkpoint line", self.line), ("checkpoint rows", self.rows)] {
+        for (field, v) in [
+            ("checkpoint byte_offset", self.byte_offset),
+            ("checkpoint line", self.line),
+            ("checkpoint rows", self.rows),
+        ] {
             if v > i64::MAX as u64 {
                 return Err(StoreError::invalid(field, v.to_string(), "larger than a signed 64-bit integer"));
             }
@@ -79,7 +87,14 @@ mod tests {
     use super::*;
 
     fn cp(unit: &str, checksum: &str) -> Checkpoint {
-        Checkpoint { unit: unit.into(), byte_offset: 1, line: 1, rows: 1, checksum: checksum.into(), updated_at: Utc::now() }
+        Checkpoint {
+            unit: unit.into(),
+            byte_offset: 1,
+            line: 1,
+            rows: 1,
+            checksum: checksum.into(),
+            updated_at: Utc::now(),
+        }
     }
 
     #[test]

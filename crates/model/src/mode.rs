@@ -30,12 +30,20 @@ impl StorageMode {
     pub fn check_transition(self, to: StorageMode) -> Result<(), crate::error::StoreError> {
         use StorageMode::*;
         let refuse = |why: &str| {
-            Err(crate::error::StoreError::conflict("migration phase", self, format!("cannot move to {to}: {why}")))
+            Err(crate::error::StoreError::conflict(
+                "migration phase",
+                self,
+                format!("cannot move to {to}: {why}"),
+            ))
         };
         match (self, to) {
             (a, b) if a == b => refuse("already there"),
-            (File, DualWrite) | (DualWrite, DbFirst) | (DualWrite | DbFirst, File) | (DbFirst, DualWrite) => Ok(()),
-            (File, DbFirst) => refuse("go through dual_write first, so the databases are filled and verified"),
+            (File, DualWrite) | (DualWrite, DbFirst) | (DualWrite | DbFirst, File) | (DbFirst, DualWrite) => {
+                Ok(())
+            }
+            (File, DbFirst) => {
+                refuse("go through dual_write first, so the databases are filled and verified")
+            }
             _ => refuse("not a transition of the phase table"),
         }
     }
@@ -47,10 +55,20 @@ mod tests {
 
     #[test]
     fn phase_table() {
-        let allowed = [(File, DualWrite), (DualWrite, DbFirst), (DualWrite, File), (DbFirst, DualWrite), (DbFirst, File)];
+        let allowed = [
+            (File, DualWrite),
+            (DualWrite, DbFirst),
+            (DualWrite, File),
+            (DbFirst, DualWrite),
+            (DbFirst, File),
+        ];
         for from in StorageMode::ALL {
             for to in StorageMode::ALL {
-                assert_eq!(from.check_transition(*to).is_ok(), allowed.contains(&(*from, *to)), "{from} -> {to}");
+                assert_eq!(
+                    from.check_transition(*to).is_ok(),
+                    allowed.contains(&(*from, *to)),
+                    "{from} -> {to}"
+                );
             }
         }
         assert_eq!(

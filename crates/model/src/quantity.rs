@@ -340,7 +340,10 @@ mod tests {
         assert_eq!(parse_money("capital", "-0.01").unwrap(), Money::new(-1, 2));
         for bad in ["1e5", "1,000", "+5", "", ".5", "5.", "1 000", "abc", "0x10"] {
             let e = parse_money("capital", bad).unwrap_err();
-            assert_eq!(e.to_string(), format!("invalid capital {bad:?}: not a plain decimal number such as 100000 or 12.5"));
+            assert_eq!(
+                e.to_string(),
+                format!("invalid capital {bad:?}: not a plain decimal number such as 100000 or 12.5")
+            );
         }
     }
 

@@ -24,10 +24,10 @@ use crate::date::{DateRange, TradeDate};
 use crate::error::Result;
 use crate::ident::{AccountId, StrategyId};
 use crate::kline::{Kline, KlineBatch, KlineRange};
-use crate::position::{AccountPositions, HeldDays, IncrementOutcome, Position};
-use crate::quantity::Price;
 use crate::migration::{Checkpoint, PhaseChange};
 use crate::mode::StorageMode;
+use crate::position::{AccountPositions, HeldDays, IncrementOutcome, Position};
+use crate::quantity::Price;
 use crate::secret::Secret;
 use crate::strategy::{
     Binding, NewStrategy, ParamEvent, ParamVersion, Params, Strategy, StrategyStatus, StrategyUpdate,
@@ -197,7 +197,12 @@ pub trait StrategyStore: Send + Sync {
     async fn param_history(&self, strategy: &StrategyId) -> Result<Vec<ParamVersion>>;
 
     /// Makes an existing version the active one again, recorded as a new event.
-    async fn activate_params(&self, strategy: &StrategyId, version: u32, remark: &str) -> Result<ParamVersion>;
+    async fn activate_params(
+        &self,
+        strategy: &StrategyId,
+        version: u32,
+        remark: &str,
+    ) -> Result<ParamVersion>;
 
     /// Every save and activation, oldest first.
     async fn param_events(&self, strategy: &StrategyId) -> Result<Vec<ParamEvent>>;

@@ -331,7 +331,10 @@ mod tests {
         let entry = |k: &str, v: Value| ParamEntry { key: k.into(), value: v };
         let change = |k: &str, o: Value, n: Value| ParamChange { key: k.into(), old: o, new: n };
         assert_eq!(d.added, [entry("risk.new_rule", json!(true)), entry("take_profit", json!(0.2))]);
-        assert_eq!(d.removed, [entry("risk.per_stock.floor", json!(0.01)), entry("universe", json!("hs300"))]);
+        assert_eq!(
+            d.removed,
+            [entry("risk.per_stock.floor", json!(0.01)), entry("universe", json!("hs300"))]
+        );
         assert_eq!(
             d.changed,
             [
@@ -370,7 +373,10 @@ mod tests {
         }
         for (f, t) in [(Active, Testing), (Inactive, Testing), (Testing, Inactive)] {
             let e = f.check_transition("trend", t).unwrap_err();
-            assert!(e.to_string().starts_with(&format!(r#"conflict on strategy "trend": cannot go from {f}"#)), "{e}");
+            assert!(
+                e.to_string().starts_with(&format!(r#"conflict on strategy "trend": cannot go from {f}"#)),
+                "{e}"
+            );
         }
     }
 

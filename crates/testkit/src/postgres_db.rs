@@ -24,7 +24,12 @@ impl PostgresDatabase {
         match tokio::time::timeout(std::time::Duration::from_secs(10), create).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => service_missing("PostgreSQL", "TIERSTORE_TEST_POSTGRES_URL", &server, &e),
-            Err(_) => service_missing("PostgreSQL", "TIERSTORE_TEST_POSTGRES_URL", &server, &"no answer within 10 s"),
+            Err(_) => service_missing(
+                "PostgreSQL",
+                "TIERSTORE_TEST_POSTGRES_URL",
+                &server,
+                &"no answer within 10 s",
+            ),
         }
         PostgresDatabase { server, name }
     }
@@ -47,7 +52,8 @@ impl Drop for PostgresDatabase {
         let name = self.name.clone();
         block_on_cleanup(async move {
             if let Ok(db) = Database::connect(server.as_str()).await {
-                let _ = db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                let _ =
+                    db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
                 let _ = db.close().await;
             }
         });

@@ -30,9 +30,9 @@ impl WarmDatabase {
         match engine {
             WarmEngine::Mysql => WarmDatabase::Mysql(MysqlDatabase::create().await),
             WarmEngine::Postgres => WarmDatabase::Postgres(PostgresDatabase::create().await),
-            WarmEngine::Sqlite => {
-                WarmDatabase::Sqlite(tempfile::tempdir().unwrap_or_else(|e| panic!("a temporary directory: {e}")))
-            }
+            WarmEngine::Sqlite => WarmDatabase::Sqlite(
+                tempfile::tempdir().unwrap_or_else(|e| panic!("a temporary directory: {e}")),
+            ),
         }
     }
 
@@ -41,7 +41,9 @@ impl WarmDatabase {
         match self {
             WarmDatabase::Mysql(db) => db.url(),
             WarmDatabase::Postgres(db) => db.url(),
-            WarmDatabase::Sqlite(dir) => format!("sqlite://{}?mode=rwc", dir.path().join("warm.db").display()),
+            WarmDatabase::Sqlite(dir) => {
+                format!("sqlite://{}?mode=rwc", dir.path().join("warm.db").display())
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Accounts.
 
 use async_trait::async_trait;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use tierstore_model::{
     Account, AccountId, AccountStatus, AccountStore, AccountUpdate, Broker, NewAccount, Result, StoreError,
 };

@@ -2,7 +2,6 @@
 //! per table; rows are converted to the model's types in the store modules, which validate on
 //! the way out as on the way in.
 
-
 /// Table `accounts`.
 pub mod account {
     use sea_orm::entity::prelude::*;

@@ -29,7 +29,8 @@ pub(crate) fn from_db(config: &WarmConfig, e: DbErr) -> StoreError {
 
 fn missing_table(cause: &str) -> bool {
     // SQLite, MySQL/MariaDB and PostgreSQL spell it differently.
-    cause.contains("no such table") || (cause.contains("Table") && cause.contains("doesn't exist"))
+    cause.contains("no such table")
+        || (cause.contains("Table") && cause.contains("doesn't exist"))
         || (cause.contains("relation") && cause.contains("does not exist"))
 }
 

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use tierstore_model::migration::check_actor;
 use tierstore_model::{Checkpoint, MigrationStateStore, PhaseChange, Result, StorageMode, StoreError};
 
@@ -101,7 +103,8 @@ impl MigrationStateStore for WarmStore {
     }
 
     async fn phase_history(&self) -> Result<Vec<PhaseChange>> {
-        let rows = self.run(phase_log::Entity::find().order_by_asc(phase_log::Column::Seq).all(&self.db)).await?;
+        let rows =
+            self.run(phase_log::Entity::find().order_by_asc(phase_log::Column::Seq).all(&self.db)).await?;
         rows.into_iter().map(to_change).collect()
     }
 
@@ -110,7 +113,8 @@ impl MigrationStateStore for WarmStore {
     }
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let rows = self.run(checkpoint::Entity::find().order_by_asc(checkpoint::Column::Unit).all(&self.db)).await?;
+        let rows =
+            self.run(checkpoint::Entity::find().order_by_asc(checkpoint::Column::Unit).all(&self.db)).await?;
         Ok(rows.into_iter().map(to_checkpoint).collect())
     }
 
@@ -162,7 +166,13 @@ impl MigrationStateStore for WarmStore {
         // Matched here rather than with LIKE: units contain `_`, a LIKE wildcard whose escape
         // syntax differs by engine.
         let units: Vec<String> = self
-            .run(checkpoint::Entity::find().select_only().column(checkpoint::Column::Unit).into_tuple::<String>().all(&self.db))
+            .run(
+                checkpoint::Entity::find()
+                    .select_only()
+                    .column(checkpoint::Column::Unit)
+                    .into_tuple::<String>()
+                    .all(&self.db),
+            )
             .await?
             .into_iter()
             .filter(|u| u.starts_with(prefix))

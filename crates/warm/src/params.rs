@@ -7,9 +7,7 @@
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use tierstore_model::strategy::check_params;
-use tierstore_model::{
-    ParamEvent, ParamEventKind, ParamVersion, Params, Result, StoreError, StrategyId,
-};
+use tierstore_model::{ParamEvent, ParamEventKind, ParamVersion, Params, Result, StoreError, StrategyId};
 
 use crate::entity::{param_event, param_version, strategy};
 use crate::rows::stored;
@@ -20,7 +18,11 @@ const MAX_REMARK_CHARS: usize = 1000;
 
 fn check_remark(remark: &str) -> Result<()> {
     if remark.chars().count() > MAX_REMARK_CHARS {
-        return Err(StoreError::invalid("remark", remark, format!("longer than {MAX_REMARK_CHARS} characters")));
+        return Err(StoreError::invalid(
+            "remark",
+            remark,
+            format!("longer than {MAX_REMARK_CHARS} characters"),
+        ));
     }
     Ok(())
 }
@@ -45,7 +47,10 @@ fn to_event(m: param_event::Model) -> Result<ParamEvent> {
     Ok(ParamEvent {
         seq: u32::try_from(m.seq).unwrap_or_default(),
         version: u32::try_from(m.version).unwrap_or_default(),
-        kind: stored(ParamEventKind::parse(&m.kind), format!("strategy_param_events[{},{}].kind", m.strategy_code, m.seq))?,
+        kind: stored(
+            ParamEventKind::parse(&m.kind),
+            format!("strategy_param_events[{},{}].kind", m.strategy_code, m.seq),
+        )?,
         remark: m.remark,
         at: m.at,
     })
@@ -64,7 +69,8 @@ impl WarmStore {
     ) -> Result<ParamVersion> {
         check_params(params)?;
         check_remark(remark)?;
-        let json = serde_json::to_string(params).map_err(|e| StoreError::invalid("params", "", e.to_string()))?;
+        let json =
+            serde_json::to_string(params).map_err(|e| StoreError::invalid("params", "", e.to_string()))?;
         self.op(async {
             let txn = self.write_txn().await?;
             let row = self.lock_strategy(&txn, code).await?;
@@ -119,14 +125,20 @@ impl WarmStore {
         Ok(())
     }
 
-    pub(crate) async fn param_version(&self, code: &StrategyId, version: Option<u32>) -> Result<ParamVersion> {
+    pub(crate) async fn param_version(
+        &self,
+        code: &StrategyId,
+        version: Option<u32>,
+    ) -> Result<ParamVersion> {
         let s = self
             .run(strategy::Entity::find_by_id(code.as_str()).one(&self.db))
             .await?
             .ok_or_else(|| StoreError::not_found("strategy", code))?;
         let wanted = match version {
             Some(v) => version_number(v)?,
-            None => s.active_param_version.ok_or_else(|| StoreError::not_found("parameters of strategy", code))?,
+            None => {
+                s.active_param_version.ok_or_else(|| StoreError::not_found("parameters of strategy", code))?
+            }
         };
         let row = self
             .run(param_version::Entity::find_by_id((code.as_str().to_owned(), wanted)).one(&self.db))
@@ -168,7 +180,11 @@ impl WarmStore {
                 .map_err(|e| self.err(e))?
                 .ok_or_else(|| StoreError::not_found("parameter version", format!("{code} v{wanted}")))?;
             if row.active_param_version == Some(wanted) {
-                return Err(StoreError::conflict("parameter version", format!("{code} v{wanted}"), "already active"));
+                return Err(StoreError::conflict(
+                    "parameter version",
+                    format!("{code} v{wanted}"),
+                    "already active",
+                ));
             }
             let seq = row.last_param_event + 1;
             let now = self.now();

@@ -58,7 +58,8 @@ impl WarmStore {
             // WAL lets readers go on while one writer commits; writers queue on the busy
             // timeout instead of failing at once.
             opts.map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal).busy_timeout(std::time::Duration::from_secs(10))
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(std::time::Duration::from_secs(10))
             });
         }
         let db = within(&config.endpoint(), config.timeout(), async {
@@ -120,7 +121,10 @@ impl WarmStore {
             let list = Migrator::get_migration_with_status(&self.db).await?;
             Ok(list
                 .iter()
-                .map(|m| SchemaMigration { name: m.name().to_owned(), applied: m.status() == MigrationStatus::Applied })
+                .map(|m| SchemaMigration {
+                    name: m.name().to_owned(),
+                    applied: m.status() == MigrationStatus::Applied,
+                })
                 .collect())
         })
         .await
@@ -166,8 +170,10 @@ impl WarmStore {
 
     /// Runs `f` within the configured timeout, mapping driver errors.
     pub(crate) async fn run<T>(&self, f: impl Future<Output = std::result::Result<T, DbErr>>) -> Result<T> {
-        within(&self.config.endpoint(), self.config.timeout(), async { f.await.map_err(|e| from_db(&self.config, e)) })
-            .await
+        within(&self.config.endpoint(), self.config.timeout(), async {
+            f.await.map_err(|e| from_db(&self.config, e))
+        })
+        .await
     }
 
     /// Runs a store operation within the configured timeout.
@@ -219,7 +225,11 @@ impl WarmStore {
 }
 
 fn changed(before: &[SchemaMigration], after: &[SchemaMigration]) -> Vec<String> {
-    after.iter().filter(|a| before.iter().any(|b| b.name == a.name && b.applied != a.applied)).map(|m| m.name.clone()).collect()
+    after
+        .iter()
+        .filter(|a| before.iter().any(|b| b.name == a.name && b.applied != a.applied))
+        .map(|m| m.name.clone())
+        .collect()
 }
 
 #[async_trait]
@@ -234,7 +244,9 @@ impl HealthProbe for WarmStore {
         let round_trip = start.elapsed();
         let version = match self.backend {
             WarmBackend::Mysql => self.scalar("SELECT VERSION()").await?,
-            WarmBackend::Postgres => self.scalar("SHOW server_version").await.map(|v| format!("PostgreSQL {v}"))?,
+            WarmBackend::Postgres => {
+                self.scalar("SHOW server_version").await.map(|v| format!("PostgreSQL {v}"))?
+            }
             WarmBackend::Sqlite => format!("SQLite {}", self.scalar("SELECT sqlite_version()").await?),
         };
         Ok(ProbeReport { version, round_trip })

@@ -2,12 +2,13 @@
 
 use async_trait::async_trait;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use tierstore_model::{
-    AccountId, AccountStore, AccountStatus, Binding, Money, NewStrategy, ParamEvent, ParamVersion, Params, Result, RiskLimit,
-    StoreError, Strategy, StrategyId, StrategyKind, StrategyStatus, StrategyStore, StrategyUpdate,
+    AccountId, AccountStatus, AccountStore, Binding, Money, NewStrategy, ParamEvent, ParamVersion, Params,
+    Result, RiskLimit, StoreError, Strategy, StrategyId, StrategyKind, StrategyStatus, StrategyStore,
+    StrategyUpdate,
 };
 
 use crate::accounts::to_account;
@@ -43,7 +44,11 @@ fn to_binding(m: binding::Model) -> Result<Binding> {
 
 impl WarmStore {
     /// The strategy row, locked for the rest of `txn` on MySQL/PostgreSQL.
-    pub(crate) async fn lock_strategy(&self, txn: &DatabaseTransaction, id: &StrategyId) -> Result<strategy::Model> {
+    pub(crate) async fn lock_strategy(
+        &self,
+        txn: &DatabaseTransaction,
+        id: &StrategyId,
+    ) -> Result<strategy::Model> {
         strategy::Entity::find_by_id(id.as_str())
             .lock_exclusive()
             .one(txn)
@@ -95,7 +100,8 @@ impl StrategyStore for WarmStore {
             match strategy::Entity::insert(row).exec_without_returning(&self.db).await {
                 Ok(_) => self.strategy(&new.id).await,
                 Err(e) if is_duplicate(&e) => {
-                    let same_code = self.run(strategy::Entity::find_by_id(new.id.as_str()).one(&self.db)).await?;
+                    let same_code =
+                        self.run(strategy::Entity::find_by_id(new.id.as_str()).one(&self.db)).await?;
                     Err(if same_code.is_some() {
                         StoreError::conflict("strategy", &new.id, "a strategy with this code exists")
                     } else {
@@ -229,7 +235,10 @@ impl StrategyStore for WarmStore {
 
     async fn unbind(&self, account: &AccountId, strategy: &StrategyId) -> Result<()> {
         let res = self
-            .run(binding::Entity::delete_by_id((account.as_str().to_owned(), strategy.as_str().to_owned())).exec(&self.db))
+            .run(
+                binding::Entity::delete_by_id((account.as_str().to_owned(), strategy.as_str().to_owned()))
+                    .exec(&self.db),
+            )
             .await?;
         if res.rows_affected == 0 {
             return Err(StoreError::not_found("binding", format!("{strategy} on {account}")));
@@ -253,7 +262,12 @@ impl StrategyStore for WarmStore {
         self.run(q.all(&self.db)).await?.into_iter().map(to_binding).collect()
     }
 
-    async fn save_params(&self, strategy: &StrategyId, params: &Params, remark: &str) -> Result<ParamVersion> {
+    async fn save_params(
+        &self,
+        strategy: &StrategyId,
+        params: &Params,
+        remark: &str,
+    ) -> Result<ParamVersion> {
         self.save_param_version(strategy, params, remark).await
     }
 
@@ -265,7 +279,12 @@ impl StrategyStore for WarmStore {
         self.param_versions(strategy).await
     }
 
-    async fn activate_params(&self, strategy: &StrategyId, version: u32, remark: &str) -> Result<ParamVersion> {
+    async fn activate_params(
+        &self,
+        strategy: &StrategyId,
+        version: u32,
+        remark: &str,
+    ) -> Result<ParamVersion> {
         self.activate_param_version(strategy, version, remark).await
     }
 

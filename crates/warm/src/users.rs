@@ -8,20 +8,21 @@
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use tierstore_model::user::check_password;
 use tierstore_model::{
-    Email, NewUser, Permission, Result, Role, Secret, Session, StoreError, User, UserStatus, UserStore, Username,
+    Email, NewUser, Permission, Result, Role, Secret, Session, StoreError, User, UserStatus, UserStore,
+    Username,
 };
 
 use crate::entity::{role_permission, session, user, user_role};
@@ -149,10 +150,13 @@ impl WarmStore {
         roles.sort();
         roles.dedup();
         for role in roles {
-            user_role::ActiveModel { username: Set(name.as_str().to_owned()), role: Set(role.as_str().to_owned()) }
-                .insert(txn)
-                .await
-                .map_err(|e| self.err(e))?;
+            user_role::ActiveModel {
+                username: Set(name.as_str().to_owned()),
+                role: Set(role.as_str().to_owned()),
+            }
+            .insert(txn)
+            .await
+            .map_err(|e| self.err(e))?;
         }
         Ok(())
     }
@@ -374,7 +378,11 @@ impl UserStore for WarmStore {
     async fn permissions(&self, name: &Username) -> Result<Vec<Permission>> {
         let roles: Vec<String> = self.user(name).await?.roles.iter().map(|r| r.as_str().to_owned()).collect();
         let rows = self
-            .run(role_permission::Entity::find().filter(role_permission::Column::Role.is_in(roles)).all(&self.db))
+            .run(
+                role_permission::Entity::find()
+                    .filter(role_permission::Column::Role.is_in(roles))
+                    .all(&self.db),
+            )
             .await?;
         let mut perms = rows
             .iter()

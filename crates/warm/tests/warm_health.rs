@@ -31,8 +31,12 @@ async fn health_contract_on_real_postgres() {
     let db = tierstore_testkit::PostgresDatabase::create().await;
     let store = WarmStore::connect(config(&db.url())).await.unwrap();
     assert_eq!(store.endpoint().service, "postgres");
-    tierstore_contract::health::probe_reports_version_and_round_trip(&store, Tier::Warm, Duration::from_secs(3))
-        .await;
+    tierstore_contract::health::probe_reports_version_and_round_trip(
+        &store,
+        Tier::Warm,
+        Duration::from_secs(3),
+    )
+    .await;
     assert!(store.probe().await.unwrap().version.starts_with("PostgreSQL "), "names the engine");
 }
 

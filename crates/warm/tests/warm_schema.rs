@@ -98,7 +98,9 @@ async fn sqlite_keeps_money_as_exact_text_not_real() {
     let (db, store) = migrated(WarmEngine::Sqlite).await;
     store.create_account(&account("exact")).await.unwrap();
     // The pitfall: a DECIMAL column in SQLite has REAL affinity and rounds through f64.
-    let stored = raw_strings(&db.url(), "SELECT typeof(initial_capital) || ' ' || initial_capital FROM accounts").await;
+    let stored =
+        raw_strings(&db.url(), "SELECT typeof(initial_capital) || ' ' || initial_capital FROM accounts")
+            .await;
     assert_eq!(stored, ["text 12345678901234.5678"]);
 }
 
@@ -123,7 +125,11 @@ async fn neither_passwords_nor_session_tokens_are_stored_in_the_clear() {
         assert_eq!(tokens[0].len(), 64, "a SHA-256 in hex");
         assert!(!tokens[0].contains(session.token.expose().trim_start_matches("tss_")), "{engine:?}");
         // Every column of every row, as text: the token appears nowhere.
-        let dump = raw_strings(&db.url(), "SELECT username || ' ' || token_hash || ' ' || created_at FROM user_sessions").await;
+        let dump = raw_strings(
+            &db.url(),
+            "SELECT username || ' ' || token_hash || ' ' || created_at FROM user_sessions",
+        )
+        .await;
         assert!(!dump.concat().contains(session.token.expose()));
     }
 }

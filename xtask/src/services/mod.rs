@@ -1,6 +1,6 @@
 //! `cargo xtask services up|status|down`.
 //!
-//! For each of Redis, a MySQL-compatible server and ClickHouse: reuse a server that already
+//! For each of Redis, a MySQL-compatible server, PostgreSQL and ClickHouse: reuse a server that already
 //! answers at the configured address; otherwise start a private instance with its data under
 //! the state directory (`target/services/` by default) on the configured port if it is free,
 //! else on a free one. `down` stops only instances that `up` started, identified by the state
@@ -9,6 +9,7 @@
 mod clickhouse;
 mod install;
 mod mysql;
+mod postgres;
 pub mod probe;
 mod redis;
 
@@ -30,19 +31,22 @@ pub enum Service {
     Redis,
     /// MySQL or MariaDB (warm tier).
     Mysql,
+    /// PostgreSQL (warm tier, the other server engine).
+    Postgres,
     /// ClickHouse (cool tier), HTTP interface.
     Clickhouse,
 }
 
 impl Service {
     /// Every service, in start order.
-    pub const ALL: [Service; 3] = [Service::Redis, Service::Mysql, Service::Clickhouse];
+    pub const ALL: [Service; 4] = [Service::Redis, Service::Mysql, Service::Postgres, Service::Clickhouse];
 
     /// Lower-case name.
     pub fn name(self) -> &'static str {
         match self {
             Service::Redis => "redis",
             Service::Mysql => "mysql",
+            Service::Postgres => "postgres",
             Service::Clickhouse => "clickhouse",
         }
     }
@@ -52,6 +56,7 @@ impl Service {
         match self {
             Service::Redis => "TIERSTORE_TEST_REDIS_URL",
             Service::Mysql => "TIERSTORE_TEST_MYSQL_URL",
+            Service::Postgres => "TIERSTORE_TEST_POSTGRES_URL",
             Service::Clickhouse => "TIERSTORE_TEST_CLICKHOUSE_URL",
         }
     }
@@ -61,6 +66,7 @@ impl Service {
         match self {
             Service::Redis => "redis://127.0.0.1:6379",
             Service::Mysql => "mysql://root@127.0.0.1:3306",
+            Service::Postgres => "postgres://postgres@127.0.0.1:5432/postgres",
             Service::Clickhouse => "http://127.0.0.1:8123",
         }
     }
@@ -77,6 +83,7 @@ impl Service {
         match self {
             Service::Redis => probe::redis(addr),
             Service::Mysql => probe::mysql(addr),
+            Service::Postgres => probe::postgres(addr),
             Service::Clickhouse => probe::clickhouse(addr),
         }
     }
@@ -85,6 +92,7 @@ impl Service {
         match self {
             Service::Redis => redis::start(dir, port),
             Service::Mysql => mysql::start(dir, port),
+            Service::Postgres => postgres::start(dir, port),
             Service::Clickhouse => clickhouse::start(dir, port),
         }
     }
@@ -93,7 +101,7 @@ impl Service {
     fn start_timeout(self) -> Duration {
         match self {
             Service::Redis => Duration::from_secs(20),
-            Service::Mysql | Service::Clickhouse => Duration::from_secs(90),
+            Service::Mysql | Service::Postgres | Service::Clickhouse => Duration::from_secs(90),
         }
     }
 }
@@ -157,6 +165,7 @@ fn default_port(service: Service) -> u16 {
     match service {
         Service::Redis => 6379,
         Service::Mysql => 3306,
+        Service::Postgres => 5432,
         Service::Clickhouse => 8123,
     }
 }

@@ -88,6 +88,50 @@ pub fn mysql(addr: &Address) -> Result<String> {
     }
 }
 
+/// PostgreSQL: a protocol-3 startup as the URL's user (default `postgres`) to its database
+/// (default the user's); the server's `server_version` parameter arrives before it is ready.
+/// Only trust authentication is supported: the tests' servers use it.
+pub fn postgres(addr: &Address) -> Result<String> {
+    let mut s = connect(addr)?;
+    let user = addr.user.as_deref().unwrap_or("postgres");
+    let mut body = 196_608_u32.to_be_bytes().to_vec();
+    for part in ["user", user, "database", "postgres", ""] {
+        body.extend_from_slice(part.as_bytes());
+        body.push(0);
+    }
+    let mut packet = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    packet.extend_from_slice(&body);
+    s.write_all(&packet)?;
+    let mut version = None;
+    loop {
+        let mut head = [0u8; 5];
+        s.read_exact(&mut head).context("no PostgreSQL answer")?;
+        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let mut payload = vec![0u8; len.saturating_sub(4).min(1 << 16)];
+        s.read_exact(&mut payload).context("truncated PostgreSQL message")?;
+        match head[0] {
+            b'R' if payload.get(..4) == Some(&[0, 0, 0, 0]) => {}
+            b'R' => {
+                bail!("PostgreSQL asks for a password; the tests expect trust authentication on loopback")
+            }
+            b'S' => {
+                let mut parts = payload.split(|b| *b == 0);
+                if parts.next() == Some(b"server_version") {
+                    version = parts.next().map(|v| String::from_utf8_lossy(v).into_owned());
+                }
+            }
+            b'E' => {
+                bail!("PostgreSQL refuses: {}", String::from_utf8_lossy(&payload).replace('\0', " ").trim())
+            }
+            b'Z' => break,
+            b'K' | b'N' => {}
+            _ => bail!("{}:{} does not answer like PostgreSQL", addr.host, addr.port),
+        }
+    }
+    let _ = s.write_all(&[b'X', 0, 0, 0, 4]);
+    version.with_context(|| format!("{}:{} reported no server_version", addr.host, addr.port))
+}
+
 /// ClickHouse over HTTP: `SELECT version()`.
 pub fn clickhouse(addr: &Address) -> Result<String> {
     let mut s = connect(addr)?;

@@ -105,7 +105,8 @@ pub async fn run(config_path: Option<&Path>, args: &AccountArgs) -> Result<ExitC
             return Ok(ExitCode::SUCCESS);
         }
         AccountCommand::Update { id, name, current_capital, total_assets, position_value } => {
-            let money = |opt: &str, v: &Option<String>| v.as_deref().map(|s| super::money(opt, s)).transpose();
+            let money =
+                |opt: &str, v: &Option<String>| v.as_deref().map(|s| super::money(opt, s)).transpose();
             let update = AccountUpdate {
                 name: name.clone(),
                 current_capital: money("current-capital", current_capital)?,
@@ -114,8 +115,12 @@ pub async fn run(config_path: Option<&Path>, args: &AccountArgs) -> Result<ExitC
             };
             vec![store.update_account(&AccountId::new(id)?, &update).await?]
         }
-        AccountCommand::Suspend { id } => vec![store.set_account_status(&AccountId::new(id)?, AccountStatus::Suspended).await?],
-        AccountCommand::Activate { id } => vec![store.set_account_status(&AccountId::new(id)?, AccountStatus::Active).await?],
+        AccountCommand::Suspend { id } => {
+            vec![store.set_account_status(&AccountId::new(id)?, AccountStatus::Suspended).await?]
+        }
+        AccountCommand::Activate { id } => {
+            vec![store.set_account_status(&AccountId::new(id)?, AccountStatus::Active).await?]
+        }
         AccountCommand::Deactivate { id } => {
             vec![store.set_account_status(&AccountId::new(id)?, AccountStatus::Inactive).await?]
         }
@@ -145,5 +150,8 @@ fn print_accounts(list: &[Account]) {
             ]
         })
         .collect();
-    table::print(&["ID", "NAME", "BROKER", "STATUS", "INITIAL", "CASH", "TOTAL", "POSITIONS", "UPDATED"], &rows);
+    table::print(
+        &["ID", "NAME", "BROKER", "STATUS", "INITIAL", "CASH", "TOTAL", "POSITIONS", "UPDATED"],
+        &rows,
+    );
 }

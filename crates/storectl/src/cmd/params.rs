@@ -90,14 +90,27 @@ pub async fn run(config_path: Option<&Path>, args: &ParamsArgs) -> Result<ExitCo
                 let rows: Vec<Vec<String>> = versions
                     .iter()
                     .map(|v| {
-                        vec![format!("v{}", v.version), if v.active { "active" } else { "" }.to_owned(), table::instant(&v.created_at), v.remark.clone()]
+                        vec![
+                            format!("v{}", v.version),
+                            if v.active { "active" } else { "" }.to_owned(),
+                            table::instant(&v.created_at),
+                            v.remark.clone(),
+                        ]
                     })
                     .collect();
                 table::print(&["VERSION", "ACTIVE", "SAVED", "REMARK"], &rows);
                 println!();
                 let rows: Vec<Vec<String>> = events
                     .iter()
-                    .map(|e| vec![e.seq.to_string(), e.kind.to_string(), format!("v{}", e.version), table::instant(&e.at), e.remark.clone()])
+                    .map(|e| {
+                        vec![
+                            e.seq.to_string(),
+                            e.kind.to_string(),
+                            format!("v{}", e.version),
+                            table::instant(&e.at),
+                            e.remark.clone(),
+                        ]
+                    })
                     .collect();
                 table::print(&["EVENT", "KIND", "VERSION", "AT", "REMARK"], &rows);
             }
@@ -143,9 +156,15 @@ fn print_diff(d: &ParamDiff, a: u32, b: u32) {
         return;
     }
     let mut rows: Vec<Vec<String>> = Vec::new();
-    rows.extend(d.added.iter().map(|e| vec![e.key.clone(), "added".into(), String::new(), e.value.to_string()]));
-    rows.extend(d.removed.iter().map(|e| vec![e.key.clone(), "removed".into(), e.value.to_string(), String::new()]));
-    rows.extend(d.changed.iter().map(|c| vec![c.key.clone(), "changed".into(), c.old.to_string(), c.new.to_string()]));
+    rows.extend(
+        d.added.iter().map(|e| vec![e.key.clone(), "added".into(), String::new(), e.value.to_string()]),
+    );
+    rows.extend(
+        d.removed.iter().map(|e| vec![e.key.clone(), "removed".into(), e.value.to_string(), String::new()]),
+    );
+    rows.extend(
+        d.changed.iter().map(|c| vec![c.key.clone(), "changed".into(), c.old.to_string(), c.new.to_string()]),
+    );
     rows.sort();
     table::print(&["KEY", "CHANGE", &format!("v{a}"), &format!("v{b}")], &rows);
 }
@@ -155,16 +174,20 @@ fn read_params(file: &Path) -> Result<Params> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let ext = file.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     let value = match ext.as_deref() {
-        Some("json") => serde_json::from_str::<Value>(&text).with_context(|| format!("{} is not valid JSON", file.display()))?,
+        Some("json") => serde_json::from_str::<Value>(&text)
+            .with_context(|| format!("{} is not valid JSON", file.display()))?,
         Some("toml") => {
-            let table: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", file.display()))?;
+            let table: toml::Table =
+                toml::from_str(&text).with_context(|| format!("{} is not valid TOML", file.display()))?;
             toml_to_json(toml::Value::Table(table)).with_context(|| format!("in {}", file.display()))?
         }
         _ => bail!("{}: parameter files are .toml or .json", file.display()),
     };
     match value {
         Value::Object(map) => Ok(map),
-        other => bail!("{}: parameters must be a table/object at the top, not {}", file.display(), kind(&other)),
+        other => {
+            bail!("{}: parameters must be a table/object at the top, not {}", file.display(), kind(&other))
+        }
     }
 }
 
@@ -183,9 +206,9 @@ fn toml_to_json(v: toml::Value) -> Result<Value> {
     Ok(match v {
         toml::Value::String(s) => Value::String(s),
         toml::Value::Integer(i) => Value::from(i),
-        toml::Value::Float(f) => {
-            Value::Number(serde_json::Number::from_f64(f).with_context(|| format!("{f} cannot be stored as JSON"))?)
-        }
+        toml::Value::Float(f) => Value::Number(
+            serde_json::Number::from_f64(f).with_context(|| format!("{f} cannot be stored as JSON"))?,
+        ),
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect::<Result<_>>()?),

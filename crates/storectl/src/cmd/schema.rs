@@ -82,10 +82,16 @@ pub async fn run(config_path: Option<&Path>, args: &SchemaArgs) -> Result<ExitCo
     } else {
         println!("warm engine: {engine} ({})", store.config().url.redacted());
         if let Some((verb, names)) = &changed {
-            println!("{verb} {} migration(s){}", names.len(), if names.is_empty() { String::new() } else { format!(": {}", names.join(", ")) });
+            println!(
+                "{verb} {} migration(s){}",
+                names.len(),
+                if names.is_empty() { String::new() } else { format!(": {}", names.join(", ")) }
+            );
         }
-        let rows: Vec<Vec<String>> =
-            status.iter().map(|m| vec![m.name.clone(), if m.applied { "applied" } else { "pending" }.to_owned()]).collect();
+        let rows: Vec<Vec<String>> = status
+            .iter()
+            .map(|m| vec![m.name.clone(), if m.applied { "applied" } else { "pending" }.to_owned()])
+            .collect();
         super::table::print(&["MIGRATION", "STATUS"], &rows);
     }
     Ok(ExitCode::SUCCESS)

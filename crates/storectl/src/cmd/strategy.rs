@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use tierstore_model::{
-    AccountId, Binding, NewStrategy, RiskLimit, Strategy, StrategyId, StrategyKind, StrategyStatus, StrategyStore,
+    AccountId, Binding, NewStrategy, RiskLimit, Strategy, StrategyId, StrategyKind, StrategyStatus,
+    StrategyStore,
 };
 
 use super::table;
@@ -181,7 +182,14 @@ fn print_strategies(list: &[Strategy]) {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|s| {
-            vec![s.id.to_string(), s.name.clone(), s.kind.to_string(), s.version.clone(), s.status.to_string(), table::instant(&s.updated_at)]
+            vec![
+                s.id.to_string(),
+                s.name.clone(),
+                s.kind.to_string(),
+                s.version.clone(),
+                s.status.to_string(),
+                table::instant(&s.updated_at),
+            ]
         })
         .collect();
     table::print(&["CODE", "NAME", "KIND", "VERSION", "STATUS", "UPDATED"], &rows);
@@ -193,7 +201,14 @@ fn print_bindings(list: &[Binding], json: bool) -> Result<()> {
     }
     let rows: Vec<Vec<String>> = list
         .iter()
-        .map(|b| vec![b.strategy.to_string(), b.account.to_string(), b.allocated_capital.to_string(), format!("{}%", b.risk_limit.percent())])
+        .map(|b| {
+            vec![
+                b.strategy.to_string(),
+                b.account.to_string(),
+                b.allocated_capital.to_string(),
+                format!("{}%", b.risk_limit.percent()),
+            ]
+        })
         .collect();
     table::print(&["STRATEGY", "ACCOUNT", "CAPITAL", "RISK LIMIT"], &rows);
     Ok(())

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
-use tierstore_model::{Email, NewUser, Permission, Role, Secret, StoreError, User, UserStatus, UserStore, Username};
+use tierstore_model::{
+    Email, NewUser, Permission, Role, Secret, StoreError, User, UserStatus, UserStore, Username,
+};
 
 use super::table;
 
@@ -118,7 +120,11 @@ pub async fn run(config_path: Option<&Path>, args: &UserArgs) -> Result<ExitCode
                         }))?;
                     } else {
                         println!("{}", session.token.expose());
-                        eprintln!("session of {} valid until {}", session.username, table::instant(&session.expires_at));
+                        eprintln!(
+                            "session of {} valid until {}",
+                            session.username,
+                            table::instant(&session.expires_at)
+                        );
                     }
                 }
                 Err(e @ StoreError::Denied { .. }) => {
