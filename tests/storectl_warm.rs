@@ -52,7 +52,12 @@ impl Operator<'_> {
 
 fn operator<'a>(db: &WarmDatabase, cwd: &'a Path) -> Operator<'a> {
     Operator {
-        env: vec![("TIERSTORE_WARM_URL", db.url()), ("TIERSTORE_WARM_MAX_FAILED_LOGINS", "3".into())],
+        // Everything at trace level, so the checks on the output cover the logs too.
+        env: vec![
+            ("TIERSTORE_WARM_URL", db.url()),
+            ("TIERSTORE_WARM_MAX_FAILED_LOGINS", "3".into()),
+            ("TIERSTORE_LOG", "trace".into()),
+        ],
         cwd,
         outputs: Vec::new(),
     }
@@ -163,6 +168,10 @@ async fn operator_session(engine: WarmEngine) {
     assert_eq!(code, 2);
     assert!(err.contains(r#"invalid allocated_capital "100000.01""#), "{err}");
 
+    std::fs::write(dir.path().join("list.json"), "[1, 2]").unwrap();
+    let (code, err) = op.code(&["params", "save", "trend_a", "list.json"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("parameters must be a table/object at the top, not an array"), "{err}");
     let v1 = op.json(&["params", "save", "trend_a", "p1.toml", "--remark", "first"]);
     assert_eq!((&v1["version"], &v1["active"], &v1["remark"]), (&json!(1), &json!(true), &json!("first")));
     let v2 = op.json(&["params", "save", "trend_a", "p2.json"]);

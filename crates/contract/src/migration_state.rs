@@ -54,7 +54,11 @@ pub async fn phase_moves_are_logged<S: MigrationStateStore>(store: &S, env: &War
     );
     let err = store.move_phase(StorageMode::DualWrite, "", "x").await.expect_err("nobody");
     assert_invalid(&err, "by", "");
+    let long = "n".repeat(1001);
+    let err = store.move_phase(StorageMode::DualWrite, "ops", &long).await.expect_err("note");
+    assert_invalid(&err, "note", &format!("{}…", &long[..80]));
     assert_eq!(store.phase_history().await.expect("history").len(), 3);
+    assert_eq!(store.phase().await.expect("phase"), StorageMode::File);
 }
 
 /// Eight concurrent moves from `file` to `dual_write`: exactly one is applied and logged.

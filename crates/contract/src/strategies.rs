@@ -240,6 +240,10 @@ pub async fn params_are_versioned<S: StrategyStore>(store: &S, env: &WarmEnv) {
         store.save_params(&code("ghost"), &v1, "").await,
         Err(StoreError::NotFound { what: "strategy", .. })
     ));
+    let long = "x".repeat(1001);
+    let shown = format!("{}…", &long[..80]);
+    assert_invalid(&store.save_params(&s, &v1, &long).await.expect_err("remark"), "remark", &shown);
+    assert_invalid(&store.activate_params(&s, 2, &long).await.expect_err("remark"), "remark", &shown);
     assert_eq!(store.param_history(&s).await.expect("history").len(), 2);
     assert_eq!(store.param_events(&s).await.expect("events").len(), 3);
 }

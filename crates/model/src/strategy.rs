@@ -392,6 +392,8 @@ mod tests {
     #[test]
     fn strategy_enums() {
         assert_eq!(StrategyKind::parse("Wencai").unwrap(), StrategyKind::Wencai);
+        let e = StrategyKind::parse("ml").unwrap_err();
+        assert_eq!(e.to_string(), r#"invalid strategy_type "ml": must be one of wencai, remote, technical"#);
         assert!(
             StrategyStatus::parse("paused").unwrap_err().to_string().contains("testing, active, inactive")
         );
