@@ -172,6 +172,10 @@ async fn operator_session(engine: WarmEngine) {
     let (code, err) = op.code(&["params", "save", "trend_a", "list.json"], "");
     assert_eq!(code, 2);
     assert!(err.contains("parameters must be a table/object at the top, not an array"), "{err}");
+    std::fs::write(dir.path().join("p.yaml"), "a: 1").unwrap();
+    let (code, err) = op.code(&["params", "save", "trend_a", "p.yaml"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("p.yaml: parameter files are .toml or .json"), "{err}");
     let v1 = op.json(&["params", "save", "trend_a", "p1.toml", "--remark", "first"]);
     assert_eq!((&v1["version"], &v1["active"], &v1["remark"]), (&json!(1), &json!(true), &json!("first")));
     let v2 = op.json(&["params", "save", "trend_a", "p2.json"]);
@@ -226,10 +230,18 @@ async fn operator_session(engine: WarmEngine) {
     let users = op.json(&["user", "list"]);
     assert_eq!(users.as_array().unwrap().len(), 1);
 
+    let token = login["token"].as_str().unwrap().to_owned();
+    let mut token_seen = 0;
     for text in &op.outputs {
         assert!(!text.contains(PASSWORD), "the password appeared in storectl's output: {text}");
+        assert!(!text.contains("not the password"), "a wrong password appeared in storectl's output: {text}");
         assert!(!text.contains("argon2"), "a password hash appeared in storectl's output: {text}");
+        token_seen += usize::from(text.contains(&token));
     }
+    assert_eq!(
+        token_seen, 1,
+        "the session token is printed once, by the login that made it, and logged nowhere"
+    );
 }
 
 #[tokio::test]

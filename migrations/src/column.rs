@@ -28,9 +28,17 @@ pub fn instant(backend: DbBackend, name: impl IntoIden) -> ColumnDef {
     col
 }
 
-/// Text with a bounded length, e.g. an identifier.
-pub fn text(name: impl IntoIden, len: u32) -> ColumnDef {
+/// Text with a bounded length, e.g. an identifier, compared byte for byte on every engine.
+/// MySQL/MariaDB compare text case-insensitively by default (`utf8mb4_general_ci`), which
+/// would make `Prod` and `prod` one account there and two elsewhere; the binary collation
+/// gives MySQL the comparison PostgreSQL and SQLite have.
+pub fn text(backend: DbBackend, name: impl IntoIden, len: u32) -> ColumnDef {
     let mut col = ColumnDef::new(name);
-    col.string_len(len).not_null();
+    match backend {
+        // The collation belongs to the type, before NOT NULL and key clauses.
+        DbBackend::MySql => col.custom(format!("VARCHAR({len}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")),
+        _ => col.string_len(len),
+    };
+    col.not_null();
     col
 }

@@ -68,10 +68,10 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Users::Table)
-                    .col(text(Users::Username, 50).primary_key())
-                    .col(text(Users::Email, 254).unique_key())
-                    .col(text(Users::PasswordHash, 255))
-                    .col(text(Users::Status, 16))
+                    .col(text(b, Users::Username, 50).primary_key())
+                    .col(text(b, Users::Email, 254).unique_key())
+                    .col(text(b, Users::PasswordHash, 255))
+                    .col(text(b, Users::Status, 16))
                     .col(ColumnDef::new(Users::FailedLogins).integer().not_null().default(0))
                     .col(instant(b, Users::LockedUntil).null())
                     .col(instant(b, Users::LastLoginAt).null())
@@ -85,8 +85,8 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Roles::Table)
-                    .col(text(Roles::Name, 32).primary_key())
-                    .col(text(Roles::Description, 200))
+                    .col(text(b, Roles::Name, 32).primary_key())
+                    .col(text(b, Roles::Description, 200))
                     .to_owned(),
             )
             .await?;
@@ -94,8 +94,8 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Permissions::Table)
-                    .col(text(Permissions::Name, 100).primary_key())
-                    .col(text(Permissions::Description, 200))
+                    .col(text(b, Permissions::Name, 100).primary_key())
+                    .col(text(b, Permissions::Description, 200))
                     .to_owned(),
             )
             .await?;
@@ -103,8 +103,8 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(UserRoles::Table)
-                    .col(text(UserRoles::Username, 50))
-                    .col(text(UserRoles::Role, 32))
+                    .col(text(b, UserRoles::Username, 50))
+                    .col(text(b, UserRoles::Role, 32))
                     .primary_key(Index::create().col(UserRoles::Username).col(UserRoles::Role))
                     .foreign_key(
                         ForeignKey::create()
@@ -126,8 +126,8 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(RolePermissions::Table)
-                    .col(text(RolePermissions::Role, 32))
-                    .col(text(RolePermissions::Permission, 100))
+                    .col(text(b, RolePermissions::Role, 32))
+                    .col(text(b, RolePermissions::Permission, 100))
                     .primary_key(Index::create().col(RolePermissions::Role).col(RolePermissions::Permission))
                     .foreign_key(
                         ForeignKey::create()
@@ -150,8 +150,8 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(UserSessions::Table)
-                    .col(text(UserSessions::TokenHash, 64).primary_key())
-                    .col(text(UserSessions::Username, 50))
+                    .col(text(b, UserSessions::TokenHash, 64).primary_key())
+                    .col(text(b, UserSessions::Username, 50))
                     .col(ColumnDef::new(UserSessions::Ip).string_len(45).null())
                     .col(instant(b, UserSessions::CreatedAt).not_null())
                     .col(instant(b, UserSessions::ExpiresAt).not_null())

@@ -47,9 +47,9 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(MigrationState::Table)
                     .col(ColumnDef::new(MigrationState::Id).integer().not_null().primary_key())
-                    .col(text(MigrationState::Phase, 16))
+                    .col(text(b, MigrationState::Phase, 16))
                     .col(instant(b, MigrationState::ChangedAt).not_null())
-                    .col(text(MigrationState::ChangedBy, 100))
+                    .col(text(b, MigrationState::ChangedBy, 100))
                     .to_owned(),
             )
             .await?;
@@ -58,10 +58,10 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(MigrationPhaseLog::Table)
                     .col(ColumnDef::new(MigrationPhaseLog::Seq).big_integer().not_null().primary_key())
-                    .col(text(MigrationPhaseLog::FromPhase, 16))
-                    .col(text(MigrationPhaseLog::ToPhase, 16))
+                    .col(text(b, MigrationPhaseLog::FromPhase, 16))
+                    .col(text(b, MigrationPhaseLog::ToPhase, 16))
                     .col(instant(b, MigrationPhaseLog::At).not_null())
-                    .col(text(MigrationPhaseLog::By, 100))
+                    .col(text(b, MigrationPhaseLog::By, 100))
                     .col(ColumnDef::new(MigrationPhaseLog::Note).text().not_null())
                     .to_owned(),
             )
@@ -70,11 +70,11 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(MigrationCheckpoints::Table)
-                    .col(text(MigrationCheckpoints::Unit, 255).primary_key())
+                    .col(text(b, MigrationCheckpoints::Unit, 255).primary_key())
                     .col(ColumnDef::new(MigrationCheckpoints::ByteOffset).big_integer().not_null())
                     .col(ColumnDef::new(MigrationCheckpoints::Line).big_integer().not_null())
                     .col(ColumnDef::new(MigrationCheckpoints::Rows).big_integer().not_null())
-                    .col(text(MigrationCheckpoints::Checksum, 128))
+                    .col(text(b, MigrationCheckpoints::Checksum, 128))
                     .col(instant(b, MigrationCheckpoints::UpdatedAt).not_null())
                     .to_owned(),
             )

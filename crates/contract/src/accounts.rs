@@ -148,6 +148,15 @@ pub async fn status_transitions<S: AccountStore>(store: &S, _env: &WarmEnv) {
     );
 }
 
+/// Ids are compared exactly on every engine: `Prod` and `prod` are two accounts.
+pub async fn ids_are_case_sensitive<S: AccountStore>(store: &S, _env: &WarmEnv) {
+    store.create_account(&new_account("prod", "1")).await.expect("lower");
+    store.create_account(&new_account("Prod", "2")).await.expect("upper");
+    assert_eq!(store.account(&id("Prod")).await.expect("read").initial_capital, money("2"));
+    assert_eq!(ids(&store.list_accounts(None).await.expect("list")), ["Prod", "prod"]);
+    assert!(matches!(store.account(&id("PROD")).await, Err(StoreError::NotFound { .. })));
+}
+
 /// `account_contract!(module, setup)`: one test per account check; `setup` returns
 /// `(guard, store, WarmEnv)`.
 #[macro_export]

@@ -276,6 +276,29 @@ pub async fn concurrent_saves_get_distinct_versions<S: StrategyStore>(store: &S,
     assert_eq!(seqs, (1..=10).collect::<Vec<u32>>());
 }
 
+/// Eight concurrent binds of 30,000 each on an account of 100,000: exactly three fit, the
+/// others are refused naming the allocation, and the stored total stays within the capital.
+pub async fn concurrent_binds_stay_within_capital<S: AccountStore + StrategyStore>(
+    store: &S,
+    _env: &WarmEnv,
+) {
+    account(store, "race", "100000").await;
+    let codes: Vec<String> = (0..8).map(|i| format!("s_{i}")).collect();
+    for c in &codes {
+        store.create_strategy(&new_strategy(c, c)).await.expect("strategy");
+    }
+    let bindings: Vec<Binding> = codes.iter().map(|c| binding("race", c, "30000", "10")).collect();
+    let results = join_all(bindings.iter().map(|b| store.bind(b))).await;
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(ok, 3, "{results:?}");
+    for err in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_invalid(err, "allocated_capital", "30000");
+    }
+    let stored = store.bindings_of_account(&acct("race")).await.expect("list");
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored.iter().map(|b| b.allocated_capital).sum::<tierstore_model::Money>(), money("90000"));
+}
+
 /// `strategy_contract!(module, setup)`: one test per strategy check.
 #[macro_export]
 macro_rules! strategy_contract {

@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use futures::future::join_all;
+
 use tierstore_model::{
     Email, NewUser, Permission, Role, Secret, StoreError, UserStatus, UserStore, Username,
 };
@@ -121,10 +123,85 @@ pub async fn failed_logins_lock_the_user<S: UserStore>(store: &S, env: &WarmEnv)
         &["locked until"],
     );
     env.clock.set(start() + chrono::Duration::minutes(15));
+    // The lock ran out: a wrong password starts a new count instead of locking again at once.
+    let err = store.login(&name("dave"), &pw("wrong-password"), None).await.expect_err("wrong again");
+    assert_eq!(err.to_string(), "access denied: invalid username or password");
+    let u = store.user(&name("dave")).await.expect("read");
+    assert_eq!((u.failed_logins, u.locked_until), (1, None));
     store.login(&name("dave"), &pw("right-password"), None).await.expect("lock ran out");
     let u = store.user(&name("dave")).await.expect("read");
     assert_eq!((u.failed_logins, u.locked_until), (0, None));
     assert!(store.has_permission(&name("dave"), &perm("trade:write")).await.expect("check"));
+}
+
+/// Ten concurrent wrong passwords with 3 allowed: exactly 3 are checked (the third locks), the
+/// other 7 are refused unchecked. And the right password among concurrent wrong ones is never
+/// answered "invalid", nor differently from a wrong one refused at the same point: its answer
+/// cannot tell the password was right.
+pub async fn concurrent_guesses_are_bounded<S: UserStore>(store: &S, _env: &WarmEnv) {
+    store.register(&new_user("gina", "gina@example.cn", "gina-password", &[])).await.expect("register");
+    let wrong = pw("wrong-password");
+    let gina = name("gina");
+    let replies = join_all((0..10).map(|_| store.login(&gina, &wrong, None))).await;
+    let texts: Vec<String> = replies.iter().map(|r| r.as_ref().expect_err("all wrong").to_string()).collect();
+    let checked = texts.iter().filter(|t| t.contains("invalid username or password")).count();
+    let unchecked = texts
+        .iter()
+        .filter(|t| t.contains("gina is locked until") && t.contains("after 3 failed logins"))
+        .count();
+    assert_eq!((checked, unchecked), (3, 7), "{texts:#?}");
+    assert_eq!(texts.iter().filter(|t| t.contains("now locked until")).count(), 1, "{texts:#?}");
+    assert_eq!(store.user(&name("gina")).await.expect("read").failed_logins, 3);
+
+    store.register(&new_user("hugo", "hugo@example.cn", "hugo-password", &[])).await.expect("register");
+    let right = pw("hugo-password");
+    let mut attempts: Vec<&Secret<String>> = vec![&wrong; 6];
+    attempts.insert(3, &right);
+    let hugo = name("hugo");
+    let replies = join_all(attempts.iter().map(|p| store.login(&hugo, p, None))).await;
+    match &replies[3] {
+        Ok(session) => assert_eq!(session.username, name("hugo")),
+        Err(e) => {
+            let text = e.to_string();
+            assert!(text.contains("hugo is locked until"), "the right password was refused as {text:?}");
+        }
+    }
+}
+
+/// Deactivation is final: it ends sessions, removes every permission, and neither unlock nor
+/// lock revives the user.
+pub async fn deactivation_is_final<S: UserStore>(store: &S, _env: &WarmEnv) {
+    store
+        .register(&new_user("ivan", "ivan@example.cn", "ivan-password", &[Role::Admin]))
+        .await
+        .expect("register");
+    let s = store.login(&name("ivan"), &pw("ivan-password"), None).await.expect("login");
+    assert!(store.has_permission(&name("ivan"), &perm("account:create")).await.expect("check"));
+    store.set_user_status(&name("ivan"), UserStatus::Inactive).await.expect("off");
+    assert_denied(&store.session_user(&s.token).await.expect_err("ended"), &["unknown session"]);
+    assert!(!store.has_permission(&name("ivan"), &perm("account:create")).await.expect("check"));
+    for to in [UserStatus::Active, UserStatus::Locked] {
+        let err = store.set_user_status(&name("ivan"), to).await.expect_err("final");
+        assert_conflict(&err, &["\"ivan\"", "deactivation is final"]);
+    }
+    assert_eq!(store.user(&name("ivan")).await.expect("read").status, UserStatus::Inactive);
+}
+
+/// Names are compared exactly on every engine: `Alice` and `alice` are two users.
+pub async fn names_are_case_sensitive<S: UserStore>(store: &S, _env: &WarmEnv) {
+    store
+        .register(&new_user("alice", "alice@example.cn", "lower-password", &[Role::Viewer]))
+        .await
+        .expect("lower");
+    store
+        .register(&new_user("Alice", "Alice@example.cn", "upper-password", &[Role::Admin]))
+        .await
+        .expect("upper");
+    assert_eq!(store.user(&name("Alice")).await.expect("read").roles, [Role::Admin]);
+    assert_eq!(store.user(&name("alice")).await.expect("read").roles, [Role::Viewer]);
+    store.login(&name("alice"), &pw("lower-password"), None).await.expect("lower login");
+    let err = store.login(&name("ALICE"), &pw("lower-password"), None).await.expect_err("no such user");
+    assert_denied(&err, &["invalid username or password"]);
 }
 
 /// A session stops working when it expires.
@@ -225,6 +302,9 @@ macro_rules! user_contract {
                 sessions_expire,
                 operators_lock_and_unlock,
                 roles_grant_permissions,
+                concurrent_guesses_are_bounded,
+                deactivation_is_final,
+                names_are_case_sensitive,
             ]
         );
     };

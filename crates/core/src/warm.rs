@@ -1,21 +1,23 @@
 //! The warm tier as operators reach it: the schema, accounts, strategies, parameters, users
-//! and the migration state, over the configured relational database — or the embedded SQLite
-//! file `./tierstore.db` when the configuration names none.
+//! and the migration state, over the configured relational database. With no configuration
+//! file at all that is the embedded SQLite file `./tierstore.db` (the built-in defaults);
+//! a configuration file without a `[warm]` section has no warm tier, for these commands as
+//! for `health`.
 
-use tierstore_model::{SecretUrl, StoreError};
+use tierstore_model::StoreError;
 pub use tierstore_warm::{SchemaMigration, WarmBackend, WarmConfig, WarmStore};
 
 use crate::Config;
 
-/// The URL used when the configuration has no `[warm]` section.
-pub const DEFAULT_URL: &str = "sqlite://tierstore.db?mode=rwc";
-
-/// The configured warm tier, or the embedded default.
+/// The configured warm tier, or an error saying how to configure one.
 pub fn warm_config(config: &Config) -> Result<WarmConfig, StoreError> {
-    match &config.warm {
-        Some(w) => Ok(w.clone()),
-        None => Ok(WarmConfig::new(SecretUrl::parse("warm.url", DEFAULT_URL)?)),
-    }
+    config.warm.clone().ok_or_else(|| {
+        StoreError::invalid(
+            "warm",
+            &config.origin,
+            "no [warm] section in this configuration; add one with a url, or set TIERSTORE_WARM_URL",
+        )
+    })
 }
 
 /// Connects without checking the schema (for `schema` commands).

@@ -97,7 +97,8 @@ impl NewStrategy {
     /// Checks the fields a type cannot enforce.
     pub fn validate(&self) -> Result<(), StoreError> {
         check_name("strategy_name", &self.name)?;
-        check_name("version", &self.version)
+        check_name("version", &self.version)?;
+        check_description(&self.description)
     }
 }
 
@@ -303,6 +304,20 @@ pub fn check_params(params: &Params) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Longest strategy description kept.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+fn check_description(d: &str) -> Result<(), StoreError> {
+    if d.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(StoreError::invalid(
+            "description",
+            d,
+            format!("longer than {MAX_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// Largest parameter set stored, as JSON.
 pub const MAX_PARAMS_BYTES: usize = 60_000;
 
@@ -366,6 +381,35 @@ mod tests {
     }
 
     #[test]
+    fn new_strategies_are_checked_field_by_field() {
+        let ok = NewStrategy {
+            id: StrategyId::new("trend").unwrap(),
+            name: "Trend".into(),
+            kind: StrategyKind::Technical,
+            version: "1.0".into(),
+            description: String::new(),
+        };
+        ok.validate().unwrap();
+        let named = |e: StoreError| match e {
+            StoreError::InvalidInput { field, value, .. } => (field, value),
+            other => panic!("{other:?}"),
+        };
+        let mut s = ok.clone();
+        s.name = " ".into();
+        assert_eq!(named(s.validate().unwrap_err()), ("strategy_name".into(), " ".into()));
+        let mut s = ok.clone();
+        s.version = "v".repeat(101);
+        assert_eq!(named(s.validate().unwrap_err()).0, "version");
+        let mut s = ok.clone();
+        s.description = "d".repeat(2001);
+        assert_eq!(named(s.validate().unwrap_err()).0, "description");
+        let u = StrategyUpdate { name: Some("bad\nname".into()), ..Default::default() };
+        assert_eq!(named(u.validate().unwrap_err()), ("strategy_name".into(), "bad\nname".into()));
+        let u = StrategyUpdate { description: Some("d".repeat(2001)), ..Default::default() };
+        assert_eq!(named(u.validate().unwrap_err()).0, "description");
+    }
+
+    #[test]
     fn strategy_transitions() {
         use StrategyStatus::*;
         for (f, t) in [(Testing, Active), (Active, Inactive), (Inactive, Active), (Active, Active)] {
@@ -400,15 +444,14 @@ mod tests {
     }
 }
 
-/// A partial update of a strategy; `None` leaves a field as it is.
+/// A partial update of a strategy; `None` leaves a field as it is. The state changes only
+/// through the allowed transitions ([`StrategyStatus::check_transition`]).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StrategyUpdate {
     /// New name.
     pub name: Option<String>,
     /// New version label.
     pub version: Option<String>,
-    /// New state.
-    pub status: Option<StrategyStatus>,
     /// New description.
     pub description: Option<String>,
 }
@@ -421,6 +464,9 @@ impl StrategyUpdate {
         }
         if let Some(v) = &self.version {
             check_name("version", v)?;
+        }
+        if let Some(d) = &self.description {
+            check_description(d)?;
         }
         Ok(())
     }

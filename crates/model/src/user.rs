@@ -101,6 +101,25 @@ text_enum!(
     }
 );
 
+impl UserStatus {
+    /// Whether a user may go from `self` to `to`: active ↔ locked (an operator's lock), and
+    /// either → inactive. Inactive is final: a switched-off login is not revived, a new one is
+    /// registered. Staying in the same state is allowed (`active` → `active` also clears a
+    /// timed lock).
+    pub fn check_transition(self, user: &str, to: UserStatus) -> Result<(), StoreError> {
+        use UserStatus::*;
+        match (self, to) {
+            (a, b) if a == b => Ok(()),
+            (Active, Locked) | (Locked, Active) | (Active | Locked, Inactive) => Ok(()),
+            _ => Err(StoreError::conflict(
+                "user",
+                user,
+                format!("cannot go from {self} to {to}: deactivation is final, register a new user"),
+            )),
+        }
+    }
+}
+
 text_enum!(
     /// The built-in roles.
     Role, "role" {
@@ -300,6 +319,22 @@ mod tests {
             let e = Permission::parse(s).unwrap_err();
             assert!(e.to_string().starts_with(&format!("invalid permission {s:?}")), "{e}");
         }
+    }
+
+    #[test]
+    fn user_transitions() {
+        use UserStatus::*;
+        for (f, t) in
+            [(Active, Locked), (Locked, Active), (Active, Inactive), (Locked, Inactive), (Active, Active)]
+        {
+            assert!(f.check_transition("u", t).is_ok(), "{f} -> {t}");
+        }
+        for t in [Active, Locked] {
+            let e = Inactive.check_transition("bob", t).unwrap_err();
+            assert!(e.to_string().starts_with(r#"conflict on user "bob": cannot go from inactive"#), "{e}");
+        }
+        let e = Role::parse("root").unwrap_err();
+        assert_eq!(e.to_string(), r#"invalid role "root": must be one of admin, developer, trader, viewer"#);
     }
 
     #[test]

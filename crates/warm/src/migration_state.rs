@@ -163,23 +163,23 @@ impl MigrationStateStore for WarmStore {
     }
 
     async fn clear_checkpoints(&self, prefix: &str) -> Result<u64> {
-        // Matched here rather than with LIKE: units contain `_`, a LIKE wildcard whose escape
-        // syntax differs by engine.
-        let units: Vec<String> = self
-            .run(
-                checkpoint::Entity::find()
-                    .select_only()
-                    .column(checkpoint::Column::Unit)
-                    .into_tuple::<String>()
-                    .all(&self.db),
-            )
-            .await?
-            .into_iter()
-            .filter(|u| u.starts_with(prefix))
-            .collect();
-        let mut removed = 0;
         self.op(async {
             let txn = self.write_txn().await?;
+            // Matched here rather than with LIKE: units contain `_`, a LIKE wildcard whose
+            // escape syntax differs by engine. Listed inside the transaction, so a unit saved
+            // meanwhile is either seen here or saved after the removal.
+            let units: Vec<String> = checkpoint::Entity::find()
+                .select_only()
+                .column(checkpoint::Column::Unit)
+                .lock_exclusive()
+                .into_tuple::<String>()
+                .all(&txn)
+                .await
+                .map_err(|e| self.err(e))?
+                .into_iter()
+                .filter(|u| u.starts_with(prefix))
+                .collect();
+            let mut removed = 0;
             for chunk in units.chunks(500) {
                 let res = checkpoint::Entity::delete_many()
                     .filter(checkpoint::Column::Unit.is_in(chunk.to_vec()))
@@ -188,9 +188,9 @@ impl MigrationStateStore for WarmStore {
                     .map_err(|e| self.err(e))?;
                 removed += res.rows_affected;
             }
-            txn.commit().await.map_err(|e| self.err(e))
+            txn.commit().await.map_err(|e| self.err(e))?;
+            Ok(removed)
         })
-        .await?;
-        Ok(removed)
+        .await
     }
 }

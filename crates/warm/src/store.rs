@@ -55,11 +55,11 @@ impl WarmStore {
             .min_connections(0)
             .sqlx_logging(false);
         if backend == WarmBackend::Sqlite {
-            // WAL lets readers go on while one writer commits; writers queue on the busy
-            // timeout instead of failing at once.
-            opts.map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                    .busy_timeout(std::time::Duration::from_secs(10))
+            // WAL lets readers go on while one writer commits; writers queue for up to the
+            // operation timeout instead of failing at once.
+            let busy = config.timeout();
+            opts.map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal).busy_timeout(busy)
             });
         }
         let db = within(&config.endpoint(), config.timeout(), async {

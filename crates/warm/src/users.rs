@@ -3,7 +3,10 @@
 //! Passwords are hashed with argon2id (RustCrypto `argon2`, its default cost) before anything
 //! is written; only the PHC string is stored. A session token is 32 random bytes shown once to
 //! the caller; the table holds its SHA-256. A login for an unknown user still runs one argon2
-//! verification, so the answer time does not tell which usernames exist.
+//! verification and gets the same answer as a wrong password, so neither the answer nor its
+//! time tells which usernames exist. (A locked or inactive user is told so: an operator needs
+//! to know why a login fails, and that answer comes before the password is looked at, so it
+//! says nothing about the password.)
 
 use std::net::IpAddr;
 use std::sync::OnceLock;
@@ -45,9 +48,13 @@ fn verify_password(password: &str, phc: &str) -> bool {
 }
 
 /// A hash to verify against when the user does not exist (same cost as a real one).
-fn decoy_hash() -> &'static str {
+fn decoy_hash() -> Result<String> {
     static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| hash_password("decoy password of no user").unwrap_or_default())
+    if let Some(h) = DECOY.get() {
+        return Ok(h.clone());
+    }
+    let h = hash_password("decoy password of no user")?;
+    Ok(DECOY.get_or_init(|| h).clone())
 }
 
 /// Runs argon2 off the async threads: it takes tens of milliseconds of CPU by design.
@@ -89,12 +96,19 @@ fn to_user(m: user::Model, roles: Vec<Role>) -> Result<User> {
     })
 }
 
+/// Why a user may not act, if an operator switched them off or locked them.
+fn status_refusal(u: &user::Model) -> Option<String> {
+    match u.status.as_str() {
+        "inactive" => Some(format!("user {} is inactive", u.username)),
+        "locked" => Some(format!("user {} is locked by an operator", u.username)),
+        _ => None,
+    }
+}
+
 /// Why a user may not log in or act now, if they may not.
 fn refusal(u: &user::Model, now: DateTime<Utc>) -> Option<String> {
-    match u.status.as_str() {
-        "inactive" => return Some(format!("user {} is inactive", u.username)),
-        "locked" => return Some(format!("user {} is locked by an operator", u.username)),
-        _ => {}
+    if let Some(why) = status_refusal(u) {
+        return Some(why);
     }
     match u.locked_until {
         Some(t) if t > now => Some(format!(
@@ -170,24 +184,47 @@ impl WarmStore {
         Ok(())
     }
 
-    /// Counts a failed login; locks the user when the count reaches the policy's limit.
-    async fn record_failure(&self, name: &Username) -> Result<Option<DateTime<Utc>>> {
+    /// Counts a login attempt before its password is checked, under the user's row lock, and
+    /// sets the timed lock when the count reaches the policy's limit. Counting first is what
+    /// bounds concurrent guessing: of K simultaneous attempts at most the limit get their
+    /// password checked, and the rest are refused without it. A successful login resets the
+    /// count.
+    async fn reserve_attempt(&self, name: &Username) -> Result<Attempt> {
         let txn = self.write_txn().await?;
-        let row = self.lock_user(&txn, name).await?;
+        let row = user::Entity::find_by_id(name.as_str())
+            .lock_exclusive()
+            .one(&txn)
+            .await
+            .map_err(|e| self.err(e))?;
+        let Some(row) = row else { return Ok(Attempt::NoSuchUser) };
         let now = self.now();
+        if let Some(why) = refusal(&row, now) {
+            return Ok(Attempt::Refused(why));
+        }
         // A lock that has run out starts a fresh count.
         let base = if row.locked_until.is_some_and(|t| t <= now) { 0 } else { row.failed_logins };
         let failed = base.saturating_add(1);
-        let lock = (u32::try_from(failed).unwrap_or(u32::MAX) >= self.policy.max_failed_logins)
+        let locks_at = (u32::try_from(failed).unwrap_or(u32::MAX) >= self.policy.max_failed_logins)
             .then(|| now + self.policy.lockout);
+        let phc = row.password_hash.clone();
         let mut active: user::ActiveModel = row.into();
         active.failed_logins = Set(failed);
-        active.locked_until = Set(lock);
+        active.locked_until = Set(locks_at);
         active.updated_at = Set(now);
         active.update(&txn).await.map_err(|e| self.err(e))?;
         txn.commit().await.map_err(|e| self.err(e))?;
-        Ok(lock)
+        Ok(Attempt::Allowed { phc, locks_at })
     }
+}
+
+/// What counting a login attempt decided.
+enum Attempt {
+    /// No such user.
+    NoSuchUser,
+    /// Refused without checking the password (locked, inactive).
+    Refused(String),
+    /// Check the password against this hash; the attempt locks the user at `locks_at` if wrong.
+    Allowed { phc: String, locks_at: Option<DateTime<Utc>> },
 }
 
 #[async_trait]
@@ -226,7 +263,20 @@ impl UserStore for WarmStore {
             match user::Entity::insert(row).exec_without_returning(&txn).await {
                 Ok(_) => {}
                 Err(e) if is_duplicate(&e) => {
-                    return Err(StoreError::conflict("user", &new.username, "a user with this name exists"));
+                    // A registration racing this one took the name or the e-mail.
+                    let same_name = user::Entity::find_by_id(new.username.as_str())
+                        .one(&self.db)
+                        .await
+                        .map_err(|e| self.err(e))?;
+                    return Err(if same_name.is_some() {
+                        StoreError::conflict("user", &new.username, "a user with this name exists")
+                    } else {
+                        StoreError::conflict(
+                            "user",
+                            &new.username,
+                            format!("the e-mail {} is taken", new.email.as_str()),
+                        )
+                    });
                 }
                 Err(e) => return Err(self.err(e)),
             }
@@ -254,21 +304,20 @@ impl UserStore for WarmStore {
     }
 
     async fn login(&self, name: &Username, password: &Secret<String>, ip: Option<IpAddr>) -> Result<Session> {
-        let row = self.run(user::Entity::find_by_id(name.as_str()).one(&self.db)).await?;
         let pw = password.expose().clone();
-        let Some(row) = row else {
-            let decoy = decoy_hash();
-            blocking(move || verify_password(&pw, decoy)).await?;
-            return Err(StoreError::denied(WRONG_CREDENTIALS));
+        let (phc, locks_at) = match self.op(self.reserve_attempt(name)).await? {
+            Attempt::NoSuchUser => {
+                let decoy = decoy_hash()?;
+                blocking(move || verify_password(&pw, &decoy)).await?;
+                return Err(StoreError::denied(WRONG_CREDENTIALS));
+            }
+            // Refused before the password is looked at: the answer says nothing about it.
+            Attempt::Refused(why) => return Err(StoreError::denied(why)),
+            Attempt::Allowed { phc, locks_at } => (phc, locks_at),
         };
-        if let Some(why) = refusal(&row, self.now()) {
-            return Err(StoreError::denied(why));
-        }
-        let phc = row.password_hash.clone();
         if !blocking(move || verify_password(&pw, &phc)).await? {
-            let locked = self.record_failure(name).await?;
-            tracing::warn!(user = %name, locked = locked.is_some(), "failed login");
-            return Err(StoreError::denied(match locked {
+            tracing::warn!(user = %name, locked = locks_at.is_some(), "failed login");
+            return Err(StoreError::denied(match locks_at {
                 Some(t) => format!(
                     "{WRONG_CREDENTIALS}; user {name} is now locked until {}",
                     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -281,8 +330,10 @@ impl UserStore for WarmStore {
                 let txn = self.write_txn().await?;
                 let row = self.lock_user(&txn, name).await?;
                 let now = self.now();
-                // Locked or switched off between the check and now: still refused.
-                if let Some(why) = refusal(&row, now) {
+                // Switched off or locked by an operator since the attempt began: refused. A
+                // timed lock set meanwhile by counting concurrent attempts is not a reason:
+                // this attempt was counted before it, and its password is right.
+                if let Some(why) = status_refusal(&row) {
                     return Err(StoreError::denied(why));
                 }
                 let mut active: user::ActiveModel = row.into();
@@ -346,6 +397,8 @@ impl UserStore for WarmStore {
         self.op(async {
             let txn = self.write_txn().await?;
             let row = self.lock_user(&txn, name).await?;
+            let current = stored(UserStatus::parse(&row.status), format!("users[{name}].status"))?;
+            current.check_transition(name.as_str(), status)?;
             let mut active: user::ActiveModel = row.into();
             active.status = Set(status.as_str().to_owned());
             if status == UserStatus::Active {

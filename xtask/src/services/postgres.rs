@@ -47,18 +47,30 @@ fn as_owner(program: &Path) -> Command {
     }
 }
 
-/// The `postgres` user must be able to walk down to its directory: ancestors without the
-/// others-execute bit (a 0700 temporary directory, say) get it, and nothing else changes
-/// (no read bit: the user can pass through, not list).
+/// The `postgres` user must be able to walk down to its directory. An ancestor without the
+/// others-execute bit is given it only inside the system's temporary directory (a 0700
+/// `tempfile` directory, as tests use); anywhere else (a home directory, say) we change
+/// nothing and say what to do instead.
 fn let_postgres_through(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
+    let temp = std::env::temp_dir();
     for ancestor in dir.ancestors().skip(1) {
-        let meta = std::fs::metadata(ancestor)?;
-        let mode = meta.permissions().mode();
-        if mode & 0o001 == 0 {
-            std::fs::set_permissions(ancestor, std::fs::Permissions::from_mode(mode | 0o001))
-                .with_context(|| format!("letting the postgres user pass through {}", ancestor.display()))?;
+        let mode = std::fs::metadata(ancestor)?.permissions().mode();
+        if mode & 0o001 != 0 {
+            continue;
         }
+        if !(ancestor.starts_with(&temp) && ancestor != temp) {
+            bail!(
+                "the postgres user cannot reach {} ({} is mode {:o}); put the state directory \
+                 (CARGO_TARGET_DIR) where other users can pass, or start PostgreSQL yourself and \
+                 set TIERSTORE_TEST_POSTGRES_URL",
+                dir.display(),
+                ancestor.display(),
+                mode & 0o777
+            );
+        }
+        std::fs::set_permissions(ancestor, std::fs::Permissions::from_mode(mode | 0o001))
+            .with_context(|| format!("letting the postgres user pass through {}", ancestor.display()))?;
     }
     Ok(())
 }

@@ -162,3 +162,19 @@ fn login_rules_come_from_the_warm_section_or_the_environment() {
         parse("[warm]\nurl = \"sqlite://x.db\"\n", &[("TIERSTORE_WARM_MAX_FAILED_LOGINS", "0")]).unwrap_err();
     assert!(err.to_string().contains("warm.max_failed_logins"), "{err}");
 }
+
+#[test]
+fn the_warm_tier_is_sqlite_without_a_file_and_absent_from_a_file_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Config::load_with(None, env(&[]), dir.path()).unwrap();
+    assert_eq!(c.warm.as_ref().unwrap().url.expose().as_str(), "sqlite://tierstore.db?mode=rwc");
+    assert!(crate::warm::warm_config(&c).is_ok());
+    let c = parse("[redis]\nurl = \"redis://127.0.0.1:6379\"\n", &[]).unwrap();
+    let err = crate::warm::warm_config(&c).unwrap_err();
+    assert!(err.to_string().contains("no [warm] section"), "{err}");
+    let c = parse("", &[("TIERSTORE_WARM_URL", "postgres://127.0.0.1/tierstore")]).unwrap();
+    assert_eq!(
+        crate::warm::warm_config(&c).unwrap().backend().unwrap(),
+        tierstore_warm::WarmBackend::Postgres
+    );
+}

@@ -179,7 +179,7 @@ fn read_params(file: &Path) -> Result<Params> {
         Some("toml") => {
             let table: toml::Table =
                 toml::from_str(&text).with_context(|| format!("{} is not valid TOML", file.display()))?;
-            toml_to_json(toml::Value::Table(table)).with_context(|| format!("in {}", file.display()))?
+            toml_to_json(toml::Value::Table(table), "").with_context(|| format!("in {}", file.display()))?
         }
         _ => bail!("{}: parameter files are .toml or .json", file.display()),
     };
@@ -202,18 +202,52 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn toml_to_json(v: toml::Value) -> Result<Value> {
+/// TOML to JSON: datetimes become their TOML text; NaN and infinities, which JSON cannot
+/// hold, are refused naming the key.
+fn toml_to_json(v: toml::Value, path: &str) -> Result<Value> {
+    let at = |k: &str| if path.is_empty() { k.to_owned() } else { format!("{path}.{k}") };
     Ok(match v {
         toml::Value::String(s) => Value::String(s),
         toml::Value::Integer(i) => Value::from(i),
         toml::Value::Float(f) => Value::Number(
-            serde_json::Number::from_f64(f).with_context(|| format!("{f} cannot be stored as JSON"))?,
+            serde_json::Number::from_f64(f)
+                .with_context(|| format!("key {path}: {f} cannot be stored as JSON"))?,
         ),
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect::<Result<_>>()?),
-        toml::Value::Table(t) => {
-            Value::Object(t.into_iter().map(|(k, v)| Ok((k, toml_to_json(v)?))).collect::<Result<_>>()?)
-        }
+        toml::Value::Array(a) => Value::Array(
+            a.into_iter()
+                .enumerate()
+                .map(|(i, v)| toml_to_json(v, &format!("{path}[{i}]")))
+                .collect::<Result<_>>()?,
+        ),
+        toml::Value::Table(t) => Value::Object(
+            t.into_iter().map(|(k, v)| Ok((k.clone(), toml_to_json(v, &at(&k))?))).collect::<Result<_>>()?,
+        ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn toml(text: &str) -> Result<Value> {
+        toml_to_json(toml::Value::Table(toml::from_str(text).unwrap()), "")
+    }
+
+    #[test]
+    fn toml_parameters_become_json() {
+        let v = toml(
+            "a = 1\nb = 0.5\nc = \"x\"\nd = [1, 2]\nstart = 2026-01-05T09:30:00+08:00\n[risk]\nstop = 0.05\n",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"a": 1, "b": 0.5, "c": "x", "d": [1, 2], "start": "2026-01-05T09:30:00+08:00", "risk": {"stop": 0.05}})
+        );
+        let err = toml("[risk]\nlimits = [1.0, nan]\n").unwrap_err();
+        assert_eq!(err.to_string(), "key risk.limits[1]: NaN cannot be stored as JSON");
+    }
 }
