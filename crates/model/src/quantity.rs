@@ -216,18 +216,19 @@ pub fn max_money() -> Money {
 /// Checks that `value` fits storage exactly: at most [`MONEY_SCALE`] decimal places (a fifth
 /// would be rounded away silently by some engines) and at most 16 integer digits.
 pub fn storable_money(field: &str, value: Money) -> Result<Money, StoreError> {
-    let value = value.normalize();
-    if value.scale() > MONEY_SCALE {
+    // Trailing zeros are no precision (`1.50000` fits); the error shows the value as given.
+    let normal = value.normalize();
+    if normal.scale() > MONEY_SCALE {
         return Err(StoreError::invalid(
             field,
             value.to_string(),
             format!("at most {MONEY_SCALE} decimal places are kept"),
         ));
     }
-    if value.abs() > max_money() {
+    if normal.abs() > max_money() {
         return Err(StoreError::invalid(field, value.to_string(), "more than 16 integer digits"));
     }
-    Ok(value)
+    Ok(normal)
 }
 
 /// Parses money written as plain decimal text: an optional `-`, digits, optionally `.` and
@@ -331,6 +332,13 @@ mod tests {
             let StoreError::InvalidInput { field, value, .. } = &e else { panic!("{s}") };
             assert_eq!((field.as_str(), value.as_str()), ("volume", s));
         }
+    }
+
+    #[test]
+    fn storable_money_ignores_trailing_zeros_and_quotes_the_value_as_given() {
+        assert_eq!(storable_money("capital", "1.50000".parse().unwrap()).unwrap(), Money::new(15, 1));
+        let e = storable_money("capital", "1.000010".parse().unwrap()).unwrap_err();
+        assert_eq!(e.to_string(), r#"invalid capital "1.000010": at most 4 decimal places are kept"#);
     }
 
     #[test]
