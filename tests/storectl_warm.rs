@@ -258,3 +258,14 @@ async fn an_operator_session_on_postgres() {
 async fn an_operator_session_on_sqlite() {
     operator_session(WarmEngine::Sqlite).await;
 }
+
+#[test]
+fn a_configuration_file_without_a_warm_section_has_no_warm_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tierstore.toml"), "[redis]\nurl = \"redis://127.0.0.1:6379\"\n").unwrap();
+    let out = support::storectl_with_input(&["account", "list"], &[], "", dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no [warm] section in this configuration"), "{err}");
+    assert!(!dir.path().join("tierstore.db").exists(), "no SQLite file appears behind the operator's back");
+}

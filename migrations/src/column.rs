@@ -28,15 +28,18 @@ pub fn instant(backend: DbBackend, name: impl IntoIden) -> ColumnDef {
     col
 }
 
-/// Text with a bounded length, e.g. an identifier, compared byte for byte on every engine.
-/// MySQL/MariaDB compare text case-insensitively by default (`utf8mb4_general_ci`), which
-/// would make `Prod` and `prod` one account there and two elsewhere; the binary collation
-/// gives MySQL the comparison PostgreSQL and SQLite have.
+/// Text with a bounded length, e.g. an identifier, compared and sorted by code point on every
+/// engine. MySQL/MariaDB compare text case-insensitively by default (`utf8mb4_general_ci`),
+/// which would make `Prod` and `prod` one account there and two elsewhere, and PostgreSQL
+/// sorts by the database's locale; `utf8mb4_bin` and `COLLATE "C"` give both SQLite's
+/// comparison. (MySQL's `utf8mb4_bin` still ignores trailing spaces; names with them are
+/// refused before they get here.)
 pub fn text(backend: DbBackend, name: impl IntoIden, len: u32) -> ColumnDef {
     let mut col = ColumnDef::new(name);
     match backend {
         // The collation belongs to the type, before NOT NULL and key clauses.
         DbBackend::MySql => col.custom(format!("VARCHAR({len}) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")),
+        DbBackend::Postgres => col.custom(format!("VARCHAR({len}) COLLATE \"C\"")),
         _ => col.string_len(len),
     };
     col.not_null();

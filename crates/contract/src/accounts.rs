@@ -173,6 +173,7 @@ macro_rules! account_contract {
                 money_is_exact,
                 update_capital_figures,
                 status_transitions,
+                ids_are_case_sensitive,
             ]
         );
     };

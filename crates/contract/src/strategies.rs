@@ -313,6 +313,7 @@ macro_rules! strategy_contract {
                 bindings_respect_capital,
                 params_are_versioned,
                 concurrent_saves_get_distinct_versions,
+                concurrent_binds_stay_within_capital,
             ]
         );
     };

@@ -135,10 +135,15 @@ impl AccountUpdate {
     }
 }
 
-/// Checks a human-readable name: 1 to 100 characters, no control characters.
+/// Checks a human-readable name: 1 to 100 characters, no control characters, no blanks at
+/// either end (MySQL's collations ignore trailing spaces when comparing, so `"Trend "` would
+/// be `"Trend"` there and another name elsewhere).
 pub fn check_name(field: &str, name: &str) -> Result<(), StoreError> {
     if name.trim().is_empty() {
         return Err(StoreError::invalid(field, name, "must not be blank"));
+    }
+    if name.trim() != name {
+        return Err(StoreError::invalid(field, name, "must not start or end with blanks"));
     }
     if name.chars().count() > 100 {
         return Err(StoreError::invalid(field, name, "longer than 100 characters"));
@@ -177,6 +182,11 @@ mod tests {
         a.initial_capital = Money::ONE;
         a.name = " ".into();
         assert!(a.validate().unwrap_err().to_string().contains("account_name"));
+        a.name = "Trend ".into();
+        assert_eq!(
+            a.validate().unwrap_err().to_string(),
+            r#"invalid account_name "Trend ": must not start or end with blanks"#
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl<'de> serde::Deserialize<'de> for Username {
 pub struct Email(String);
 
 impl Email {
-    /// Validates the address's shape.
+    /// Validates the address's shape and lower-cases it.
     pub fn new(s: impl Into<String>) -> Result<Self, StoreError> {
         let s = s.into();
         let bad = |reason: &str| StoreError::invalid("email", &s, reason);
@@ -74,7 +74,9 @@ impl Email {
         if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
             return Err(bad("the domain must contain a dot between names"));
         }
-        Ok(Email(s))
+        // One mailbox, one user: addresses are kept in lower case, so `Ops@Example.cn` and
+        // `ops@example.cn` are the same address on every engine.
+        Ok(Email(s.to_lowercase()))
     }
 
     /// The address.
@@ -114,7 +116,9 @@ impl UserStatus {
             _ => Err(StoreError::conflict(
                 "user",
                 user,
-                format!("cannot go from {self} to {to}: deactivation is final, register a new user"),
+                format!(
+                    "cannot go from {self} to {to}: deactivation is final; register a user with another name and e-mail"
+                ),
             )),
         }
     }
@@ -300,6 +304,7 @@ mod tests {
             );
         }
         assert!(Email::new("ops@example.cn").is_ok());
+        assert_eq!(Email::new("Ops.Lead@Example.CN").unwrap().as_str(), "ops.lead@example.cn");
         for s in ["ops", "@example.cn", "ops@example", "a b@example.cn", "a@b@c.cn", "ops@.cn"] {
             let e = Email::new(s).unwrap_err();
             assert!(

@@ -3,10 +3,10 @@
 //! Passwords are hashed with argon2id (RustCrypto `argon2`, its default cost) before anything
 //! is written; only the PHC string is stored. A session token is 32 random bytes shown once to
 //! the caller; the table holds its SHA-256. A login for an unknown user still runs one argon2
-//! verification and gets the same answer as a wrong password, so neither the answer nor its
-//! time tells which usernames exist. (A locked or inactive user is told so: an operator needs
-//! to know why a login fails, and that answer comes before the password is looked at, so it
-//! says nothing about the password.)
+//! verification and gets the same answer as a wrong password. What does tell a name exists is
+//! the lock: after N wrong passwords an existing user is locked and says so (an operator needs
+//! to know why a login fails); that answer comes before the password is looked at, so it says
+//! nothing about the password.
 
 use std::net::IpAddr;
 use std::sync::OnceLock;
@@ -187,8 +187,9 @@ impl WarmStore {
     /// Counts a login attempt before its password is checked, under the user's row lock, and
     /// sets the timed lock when the count reaches the policy's limit. Counting first is what
     /// bounds concurrent guessing: of K simultaneous attempts at most the limit get their
-    /// password checked, and the rest are refused without it. A successful login resets the
-    /// count.
+    /// password checked, and the rest are refused without it. A successful login (which only
+    /// the right password makes) resets the count and clears a lock set meanwhile by counting,
+    /// so attempts arriving after it are counted afresh, exactly as one-at-a-time logins are.
     async fn reserve_attempt(&self, name: &Username) -> Result<Attempt> {
         let txn = self.write_txn().await?;
         let row = user::Entity::find_by_id(name.as_str())

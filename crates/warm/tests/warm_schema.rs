@@ -149,3 +149,38 @@ async fn neither_passwords_nor_session_tokens_are_stored_in_the_clear() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_sqlite_writer_waits_for_the_write_lock_within_the_operation_timeout() {
+    let db = WarmDatabase::create(WarmEngine::Sqlite).await;
+    let mut config = config(&db);
+    config.timeout_ms = 2000;
+    let store = WarmStore::connect(config.clone()).await.unwrap();
+    store.schema_up(None).await.unwrap();
+    let mut opts = sea_orm::ConnectOptions::new(db.url());
+    opts.max_connections(1).sqlx_logging(false);
+    let holder = Database::connect(opts).await.unwrap();
+    holder.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+
+    // Released after 300 ms: the writer queues and then succeeds.
+    let release = {
+        let holder = holder.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            holder.execute_unprepared("COMMIT").await.unwrap();
+        })
+    };
+    store.create_account(&account("queued")).await.unwrap();
+    release.await.unwrap();
+
+    // Held past the timeout: the writer gives up with Unavailable, and nothing is written.
+    holder.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+    config.timeout_ms = 300;
+    let impatient = WarmStore::connect(config).await.unwrap();
+    let err = impatient.create_account(&account("refused")).await.unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    holder.execute_unprepared("COMMIT").await.unwrap();
+    let ids: Vec<String> =
+        store.list_accounts(None).await.unwrap().into_iter().map(|a| a.id.to_string()).collect();
+    assert_eq!(ids, ["queued"]);
+}

@@ -53,7 +53,9 @@ fn as_owner(program: &Path) -> Command {
 /// nothing and say what to do instead.
 fn let_postgres_through(dir: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
-    let temp = std::env::temp_dir();
+    // Resolved first, so `..` or a symbolic link cannot lead out of the temporary directory.
+    let temp = std::env::temp_dir().canonicalize()?;
+    let dir = dir.canonicalize()?;
     for ancestor in dir.ancestors().skip(1) {
         let mode = std::fs::metadata(ancestor)?.permissions().mode();
         if mode & 0o001 != 0 {
