@@ -6,10 +6,15 @@
 //! of Redis, SQL databases or files. Every request goes through the rules of
 //! `shared/spec/clickhouse-18.md`: no client-side schema validation, `wait_end_of_query=1`
 //! so errors in the middle of a stream are reported, values bound with `?`, never formatted.
+//! Writes are idempotent by key (ReplacingMergeTree with a write version, read with `FINAL`),
+//! so writing the same rows again never changes what a query returns, before or after merges.
 
+mod assets;
 mod config;
 mod error;
+pub mod schema;
 mod store;
 
 pub use config::CoolConfig;
+pub use schema::{CoolMigration, ServerVersion};
 pub use store::CoolStore;

@@ -8,6 +8,7 @@ use tierstore_model::{Endpoint, HealthProbe, ProbeReport, Result};
 
 use crate::config::CoolConfig;
 use crate::error::from_clickhouse;
+use crate::schema::ServerVersion;
 
 /// The ClickHouse store. Cheap to clone: clones share one HTTP connection pool.
 #[derive(Clone)]
@@ -15,6 +16,7 @@ pub struct CoolStore {
     /// Without a database: for probes and DDL that must work before the database exists.
     server: clickhouse::Client,
     config: CoolConfig,
+    version: ServerVersion,
 }
 
 impl std::fmt::Debug for CoolStore {
@@ -37,9 +39,37 @@ impl CoolStore {
         if let Some(p) = config.password() {
             server = server.with_password(p);
         }
-        let store = CoolStore { server, config };
-        store.version().await?;
+        let mut store = CoolStore { server, config, version: ServerVersion { major: 0, minor: 0 } };
+        store.version = ServerVersion::parse(&store.version().await?);
         Ok(store)
+    }
+
+    /// The server's version, read at connect; what the DDL and queries gate on.
+    pub fn server_version(&self) -> ServerVersion {
+        self.version
+    }
+
+    /// The client without a database (tables are always named `<database>.<table>`).
+    pub(crate) fn server(&self) -> &clickhouse::Client {
+        &self.server
+    }
+
+    /// The client with the configured database selected, for inserts (the crate quotes an
+    /// insert's table name whole, so `db.table` cannot be spelled there). Only valid once the
+    /// database exists: 18.16 refuses any request naming a missing database.
+    pub(crate) fn in_database(&self) -> clickhouse::Client {
+        self.server.clone().with_database(&self.config.database)
+    }
+
+    /// Runs a short request within the configured timeout, mapping driver errors.
+    pub(crate) async fn request<T>(
+        &self,
+        f: impl std::future::Future<Output = std::result::Result<T, clickhouse::error::Error>>,
+    ) -> Result<T> {
+        within(&self.config.endpoint(), self.config.timeout(), async {
+            f.await.map_err(|e| from_clickhouse(&self.config, e))
+        })
+        .await
     }
 
     /// The configuration in use.

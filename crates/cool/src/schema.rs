@@ -1,0 +1,206 @@
+//! The cool tier's versioned DDL (`migrations/clickhouse/*.sql`), applied in order and
+//! recorded in `<database>.tierstore_schema_versions`.
+//!
+//! Files are SQL with two kinds of placeholder: `{db}` (the configured database, an
+//! identifier checked by the configuration) and `{codec:SPEC}`, which becomes `CODEC(SPEC)` on
+//! servers that have per-column codecs (19.11 and later) and nothing on older ones (18.16
+//! refuses the clause). Statements are separated by a line ending in `;`. Every statement is
+//! idempotent (`IF NOT EXISTS`), so a run interrupted between a statement and its record is
+//! simply run again.
+
+use clickhouse::Row;
+use tierstore_model::Result;
+
+use crate::store::CoolStore;
+
+/// One DDL file.
+#[derive(Debug, Clone, Copy)]
+pub struct Ddl {
+    /// Its number: applied in this order.
+    pub version: u32,
+    /// Its name.
+    pub name: &'static str,
+    text: &'static str,
+}
+
+/// Every DDL file, in order.
+pub const DDL: &[Ddl] = &[Ddl {
+    version: 1,
+    name: "0001_assets",
+    text: include_str!("../../../migrations/clickhouse/0001_assets.sql"),
+}];
+
+/// A server's version as `SELECT version()` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServerVersion {
+    /// e.g. 18 or 24.
+    pub major: u32,
+    /// e.g. 16 or 8.
+    pub minor: u32,
+}
+
+impl ServerVersion {
+    /// Parses `18.16.1` or `24.8.4.13`; anything unparsable counts as the oldest server, so
+    /// nothing an old server refuses is sent.
+    pub fn parse(text: &str) -> Self {
+        let mut parts = text.trim().split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        ServerVersion { major: parts.next().unwrap_or(0), minor: parts.next().unwrap_or(0) }
+    }
+
+    /// Whether columns may carry `CODEC(...)` (ClickHouse 19.11 and later).
+    pub fn has_codecs(self) -> bool {
+        (self.major, self.minor) >= (19, 11)
+    }
+}
+
+/// The statements of `text` for database `db` on a server of `version`.
+pub fn render(text: &str, db: &str, version: ServerVersion) -> Vec<String> {
+    let mut sql = text.replace("{db}", db);
+    while let Some(start) = sql.find("{codec:") {
+        let Some(len) = sql[start..].find('}') else { break };
+        let spec = sql[start + 7..start + len].to_owned();
+        let replacement = if version.has_codecs() { format!(" CODEC({spec})") } else { String::new() };
+        sql.replace_range(start..start + len + 1, &replacement);
+    }
+    let without_comments: String =
+        sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+    without_comments
+        .split(";\n")
+        .map(str::trim)
+        .map(|s| s.trim_end_matches(';').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// One DDL file and whether it is applied.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CoolMigration {
+    /// Its number.
+    pub version: u32,
+    /// Its name.
+    pub name: String,
+    /// Whether it is applied.
+    pub applied: bool,
+}
+
+#[derive(Row, serde::Deserialize)]
+struct Applied {
+    version: u32,
+}
+
+#[derive(Row, serde::Serialize)]
+struct Record<'a> {
+    version: u32,
+    name: &'a str,
+}
+
+impl CoolStore {
+    /// Every DDL file with whether it is applied.
+    pub async fn schema_status(&self) -> Result<Vec<CoolMigration>> {
+        let applied = self.applied_versions().await?;
+        Ok(DDL
+            .iter()
+            .map(|d| CoolMigration {
+                version: d.version,
+                name: d.name.to_owned(),
+                applied: applied.contains(&d.version),
+            })
+            .collect())
+    }
+
+    /// Creates the database if needed and applies every pending DDL file; returns the names
+    /// applied. Running it again applies nothing.
+    pub async fn schema_up(&self) -> Result<Vec<String>> {
+        let db = &self.config().database;
+        // 18.16 refuses requests naming a database that does not exist: create it from the
+        // client without one.
+        self.run_ddl(&format!("CREATE DATABASE IF NOT EXISTS {db}")).await?;
+        self.run_ddl(&format!(
+            "CREATE TABLE IF NOT EXISTS {db}.tierstore_schema_versions \
+             (version UInt32, name String, applied_at DateTime DEFAULT now()) \
+             ENGINE = ReplacingMergeTree ORDER BY version"
+        ))
+        .await?;
+        let applied = self.applied_versions().await?;
+        let mut done = Vec::new();
+        for ddl in DDL.iter().filter(|d| !applied.contains(&d.version)) {
+            for statement in render(ddl.text, db, self.server_version()) {
+                self.run_ddl(&statement).await?;
+            }
+            self.record(ddl).await?;
+            tracing::info!(ddl = ddl.name, "cool schema applied");
+            done.push(ddl.name.to_owned());
+        }
+        Ok(done)
+    }
+
+    async fn applied_versions(&self) -> Result<Vec<u32>> {
+        let db = &self.config().database;
+        let exists = self
+            .request(
+                self.server()
+                    .query("SELECT count() FROM system.tables WHERE database = ? AND name = 'tierstore_schema_versions'")
+                    .bind(db.as_str())
+                    .fetch_one::<u64>(),
+            )
+            .await?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .request(
+                self.server()
+                    .query(&format!(
+                        "SELECT DISTINCT version FROM {db}.tierstore_schema_versions ORDER BY version"
+                    ))
+                    .fetch_all::<Applied>(),
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.version).collect())
+    }
+
+    async fn record(&self, ddl: &Ddl) -> Result<()> {
+        self.request(async {
+            let mut insert = self.in_database().insert::<Record<'_>>("tierstore_schema_versions").await?;
+            insert.write(&Record { version: ddl.version, name: ddl.name }).await?;
+            insert.end().await
+        })
+        .await
+    }
+
+    async fn run_ddl(&self, sql: &str) -> Result<()> {
+        self.request(self.server().query(sql).execute()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OLD: ServerVersion = ServerVersion { major: 18, minor: 16 };
+    const NEW: ServerVersion = ServerVersion { major: 24, minor: 8 };
+
+    #[test]
+    fn versions_parse_and_gate_codecs() {
+        assert_eq!(ServerVersion::parse("18.16.1"), OLD);
+        assert_eq!(ServerVersion::parse("24.8.4.13"), NEW);
+        assert!(!OLD.has_codecs());
+        assert!(NEW.has_codecs());
+        assert!(ServerVersion::parse("19.11.2").has_codecs());
+        assert!(!ServerVersion::parse("19.10.9").has_codecs());
+        assert!(!ServerVersion::parse("garbage").has_codecs());
+    }
+
+    #[test]
+    fn placeholders_are_filled_per_server() {
+        let text = "-- a comment;\nCREATE TABLE {db}.t (a UInt32{codec:Delta, ZSTD}, b String);\nCREATE TABLE {db}.u (c Date)\n";
+        assert_eq!(
+            render(text, "ts", OLD),
+            ["CREATE TABLE ts.t (a UInt32, b String)", "CREATE TABLE ts.u (c Date)"]
+        );
+        assert_eq!(
+            render(text, "ts", NEW),
+            ["CREATE TABLE ts.t (a UInt32 CODEC(Delta, ZSTD), b String)", "CREATE TABLE ts.u (c Date)"]
+        );
+    }
+}
