@@ -77,21 +77,24 @@ async fn schema_cycle(engine: WarmEngine, service: &str) {
     let db = WarmDatabase::create(engine).await;
     let dir = tempfile::tempdir().unwrap();
     let mut op = operator(&db, dir.path());
-    let status = op.json(&["schema", "status"]);
+    // The built-in defaults name a ClickHouse too; these tests act on the warm tier only.
+    let status = op.json(&["schema", "status", "--tier", "warm"]);
+    assert!(status.get("cool").is_none(), "{status}");
+    let status = &status["warm"];
     assert_eq!(status["engine"], json!(service));
-    assert!(names(&status).is_empty());
-    let up = op.json(&["schema", "up"]);
+    assert!(names(status).is_empty());
+    let up = &op.json(&["schema", "up", "--tier", "warm"])["warm"];
     assert_eq!(up["applied"].as_array().unwrap().len(), 4);
-    assert_eq!(names(&up).len(), 4);
-    let again = op.json(&["schema", "up"]);
+    assert_eq!(names(up).len(), 4);
+    let again = &op.json(&["schema", "up", "--tier", "warm"])["warm"];
     assert_eq!(again["applied"], json!([]), "up twice changes nothing");
-    let (code, err) = op.code(&["schema", "down", "--all"], "");
+    let (code, err) = op.code(&["schema", "down", "--all", "--tier", "warm"], "");
     assert_eq!(code, 2);
     assert!(err.contains("add --yes"), "{err}");
-    let down = op.json(&["schema", "down", "--all", "--yes"]);
+    let down = &op.json(&["schema", "down", "--all", "--yes", "--tier", "warm"])["warm"];
     assert_eq!(down["reverted"].as_array().unwrap().len(), 4);
-    assert!(names(&down).is_empty());
-    assert_eq!(names(&op.json(&["schema", "up"])).len(), 4);
+    assert!(names(down).is_empty());
+    assert_eq!(names(&op.json(&["schema", "up", "--tier", "warm"])["warm"]).len(), 4);
     // `health` names the engine in use.
     let out = op.run(&["health", "--json"], "");
     let health: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -131,7 +134,7 @@ async fn operator_session(engine: WarmEngine) {
     )
     .unwrap();
     let mut op = operator(&db, dir.path());
-    op.json(&["schema", "up"]);
+    op.json(&["schema", "up", "--tier", "warm"]);
 
     let a = op.json(&[
         "account",
@@ -268,4 +271,26 @@ fn a_configuration_file_without_a_warm_section_has_no_warm_tier() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no [warm] section in this configuration"), "{err}");
     assert!(!dir.path().join("tierstore.db").exists(), "no SQLite file appears behind the operator's back");
+}
+
+#[tokio::test]
+async fn the_clickhouse_schema_beside_the_warm_one() {
+    let ch = tierstore_testkit::ClickhouseDatabase::create().await;
+    let db = WarmDatabase::create(WarmEngine::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut op = operator(&db, dir.path());
+    op.env.push(("TIERSTORE_CLICKHOUSE_URL", ch.url().to_owned()));
+    op.env.push(("TIERSTORE_CLICKHOUSE_DATABASE", ch.name().to_owned()));
+    let up = op.json(&["schema", "up"]);
+    assert_eq!(up["warm"]["applied"].as_array().unwrap().len(), 4);
+    assert_eq!(up["cool"]["applied"], json!(["0001_assets"]));
+    assert_eq!(up["cool"]["database"], json!(ch.name()));
+    let again = op.json(&["schema", "up", "--tier", "cool"]);
+    assert!(again.get("warm").is_none(), "{again}");
+    assert_eq!(again["cool"]["applied"], json!([]), "up twice applies nothing");
+    let status = op.json(&["schema", "status"]);
+    assert_eq!(status["cool"]["migrations"], json!([{"version": 1, "name": "0001_assets", "applied": true}]));
+    let (code, err) = op.code(&["schema", "down", "--all", "--yes", "--tier", "cool"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("ClickHouse DDL has no down"), "{err}");
 }

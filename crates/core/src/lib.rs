@@ -7,9 +7,10 @@
 //! migration. It is the only crate that knows more than one tier; the tiers know only the
 //! model. [`health`] probes every configured service; [`files`] is how operators reach the
 //! legacy files (inspect them, generate a dataset); [`warm`] opens the relational store
-//! for the schema and administration commands.
+//! for the schema and administration commands, [`cool`] the ClickHouse one for its schema.
 
 pub mod config;
+pub mod cool;
 pub mod files;
 pub mod health;
 pub mod warm;
