@@ -283,13 +283,19 @@ async fn the_clickhouse_schema_beside_the_warm_one() {
     op.env.push(("TIERSTORE_CLICKHOUSE_DATABASE", ch.name().to_owned()));
     let up = op.json(&["schema", "up"]);
     assert_eq!(up["warm"]["applied"].as_array().unwrap().len(), 4);
-    assert_eq!(up["cool"]["applied"], json!(["0001_assets"]));
+    assert_eq!(up["cool"]["applied"], json!(["0001_assets", "0002_klines"]));
     assert_eq!(up["cool"]["database"], json!(ch.name()));
     let again = op.json(&["schema", "up", "--tier", "cool"]);
     assert!(again.get("warm").is_none(), "{again}");
     assert_eq!(again["cool"]["applied"], json!([]), "up twice applies nothing");
     let status = op.json(&["schema", "status"]);
-    assert_eq!(status["cool"]["migrations"], json!([{"version": 1, "name": "0001_assets", "applied": true}]));
+    assert_eq!(
+        status["cool"]["migrations"],
+        json!([
+            {"version": 1, "name": "0001_assets", "applied": true},
+            {"version": 2, "name": "0002_klines", "applied": true}
+        ])
+    );
     let (code, err) = op.code(&["schema", "down", "--all", "--yes", "--tier", "cool"], "");
     assert_eq!(code, 2);
     assert!(err.contains("ClickHouse DDL has no down"), "{err}");

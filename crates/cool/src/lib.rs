@@ -12,9 +12,12 @@
 mod assets;
 mod config;
 mod error;
+mod klines;
+mod scaled;
 pub mod schema;
 mod store;
 
 pub use config::CoolConfig;
+pub use klines::MAX_CODES;
 pub use schema::{CoolMigration, ServerVersion};
 pub use store::CoolStore;

@@ -24,11 +24,18 @@ pub struct Ddl {
 }
 
 /// Every DDL file, in order.
-pub const DDL: &[Ddl] = &[Ddl {
-    version: 1,
-    name: "0001_assets",
-    text: include_str!("../../../migrations/clickhouse/0001_assets.sql"),
-}];
+pub const DDL: &[Ddl] = &[
+    Ddl {
+        version: 1,
+        name: "0001_assets",
+        text: include_str!("../../../migrations/clickhouse/0001_assets.sql"),
+    },
+    Ddl {
+        version: 2,
+        name: "0002_klines",
+        text: include_str!("../../../migrations/clickhouse/0002_klines.sql"),
+    },
+];
 
 /// A server's version as `SELECT version()` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,0 +1,98 @@
+//! The kline contract on a real ClickHouse (18.16 in CI), idempotence before merges, exact
+//! prices of any spelling, "last N" across partitions and the batch limit.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+use tierstore_cool::{CoolConfig, CoolStore};
+use tierstore_model::{
+    Kline, KlineRange, KlineStore, Price, SecretUrl, StockCode, StoreError, TradeDate, Volume,
+};
+use tierstore_testkit::ClickhouseDatabase;
+
+async fn setup() -> (ClickhouseDatabase, CoolStore) {
+    let db = ClickhouseDatabase::create().await;
+    let mut config = CoolConfig::new(SecretUrl::parse("clickhouse.url", db.url()).unwrap());
+    config.database = db.name().to_owned();
+    let store = CoolStore::connect(config).await.unwrap();
+    store.schema_up().await.unwrap();
+    (db, store)
+}
+
+tierstore_contract::kline_contract!(klines, setup);
+
+fn bar(code: &StockCode, day: u16, close: f64, open: f64, high: f64, low: f64, amount: f64) -> Kline {
+    Kline {
+        code: *code,
+        date: TradeDate::from_days_since_epoch(day).unwrap(),
+        open: Price::new("open", open).unwrap(),
+        high: Price::new("high", high).unwrap(),
+        low: Price::new("low", low).unwrap(),
+        close: Price::new("close", close).unwrap(),
+        volume: Volume::new(u64::from(day) * 10),
+        amount,
+    }
+}
+
+#[tokio::test]
+async fn prices_of_any_spelling_come_back_bit_for_bit() {
+    let (_db, store) = setup().await;
+    let c = StockCode::parse("600519.SH").unwrap();
+    let bars = vec![
+        bar(&c, 19_000, 1688.88, 1680.0, 1699.99, 1675.5, 123_456_789.12),
+        bar(&c, 19_001, 0.123_456_789_012_345, 0.12, 0.13, 0.11, 0.0),
+        bar(&c, 19_002, 0.1 + 0.2, 0.3, 0.31, 0.29, 0.1 + 0.2),
+        bar(&c, 19_003, 10.000_000_000_000_002, 10.0, 10.1, 9.9, 1e300),
+    ];
+    store.write_klines(&bars).await.unwrap();
+    let got = store.klines(&c, KlineRange::last(10).unwrap()).await.unwrap();
+    assert_eq!(got.len(), 4);
+    for (g, w) in got.iter().zip(&bars) {
+        for (a, b) in [(g.open, w.open), (g.high, w.high), (g.low, w.low), (g.close, w.close)] {
+            assert_eq!(a.get().to_bits(), b.get().to_bits(), "{g:?} vs {w:?}");
+        }
+        assert_eq!(g.amount.to_bits(), w.amount.to_bits());
+        assert_eq!(g.volume, w.volume);
+    }
+}
+
+#[tokio::test]
+async fn three_writes_answer_as_one_and_last_n_spans_years() {
+    let (_db, store) = setup().await;
+    let codes: Vec<StockCode> =
+        (0..20).map(|i| StockCode::parse(&format!("{:06}.SZ", i + 1)).unwrap()).collect();
+    // 20 codes × 800 weekdays (about three years, four yearly partitions).
+    let mut bars = Vec::new();
+    for c in &codes {
+        let mut day = 17_900u16;
+        for i in 0..800 {
+            while (day + 4) % 7 >= 5 {
+                day += 1; // 1970-01-01 was a Thursday: skip Saturdays and Sundays
+            }
+            let close = 10.0 + f64::from(i % 50) / 100.0;
+            bars.push(bar(c, day, close, close - 0.01, close + 0.05, close - 0.05, close * 1000.0));
+            day += 1;
+        }
+    }
+    for _ in 0..3 {
+        store.write_klines(&bars).await.unwrap();
+    }
+    let all = store.klines_of(&codes, KlineRange::last(5_000).unwrap()).await.unwrap();
+    assert_eq!(all.values().map(Vec::len).sum::<usize>(), 16_000, "no duplicates before merges");
+    let last = store.klines(&codes[3], KlineRange::last(300).unwrap()).await.unwrap();
+    let want: Vec<Kline> = bars.iter().filter(|k| k.code == codes[3]).skip(500).copied().collect();
+    assert_eq!(last, want);
+    let until = want[99].date;
+    let before = store.klines(&codes[3], KlineRange::Last { n: 60, until: Some(until) }).await.unwrap();
+    assert_eq!(before, want[40..100].to_vec());
+}
+
+#[tokio::test]
+async fn more_than_100_codes_is_refused_naming_the_limit() {
+    let (_db, store) = setup().await;
+    let codes: Vec<StockCode> =
+        (0..101).map(|i| StockCode::parse(&format!("{:06}.SZ", i + 1)).unwrap()).collect();
+    let err = store.klines_of(&codes, KlineRange::last(5).unwrap()).await.unwrap_err();
+    assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "codes"), "{err:?}");
+    assert!(err.to_string().contains("at most 100 codes per call"), "{err}");
+    assert!(store.klines_of(&codes[..100], KlineRange::last(5).unwrap()).await.is_ok());
+}
