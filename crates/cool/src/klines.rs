@@ -211,6 +211,55 @@ impl CoolStore {
     }
 }
 
+/// What the kline table holds for one code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CodeSpan {
+    /// The stock.
+    pub code: StockCode,
+    /// Its first bar.
+    pub first: TradeDate,
+    /// Its last bar.
+    pub last: TradeDate,
+    /// How many bars (each date once, however often it was written).
+    pub bars: u64,
+}
+
+#[derive(Row, serde::Deserialize)]
+struct SpanRow {
+    code: String,
+    first: u16,
+    last: u16,
+    bars: u64,
+}
+
+impl CoolStore {
+    /// Every code with its first and last date and its number of bars, ordered by code.
+    pub async fn kline_spans(&self) -> Result<Vec<CodeSpan>> {
+        let table = self.klines_table();
+        let rows = self
+            .request(
+                self.server()
+                    .query(&format!(
+                        "SELECT code, min(date) AS first, max(date) AS last, count() AS bars \
+                         FROM {table} FINAL GROUP BY code ORDER BY code"
+                    ))
+                    .fetch_all::<SpanRow>(),
+            )
+            .await?;
+        let corrupt = |e: StoreError| StoreError::corrupt(format!("clickhouse:{table}"), None, e.to_string());
+        rows.into_iter()
+            .map(|r| {
+                Ok(CodeSpan {
+                    code: StockCode::parse(&r.code).map_err(corrupt)?,
+                    first: TradeDate::from_days_since_epoch(r.first).map_err(corrupt)?,
+                    last: TradeDate::from_days_since_epoch(r.last).map_err(corrupt)?,
+                    bars: r.bars,
+                })
+            })
+            .collect()
+    }
+}
+
 fn check_codes(codes: &[StockCode]) -> Result<()> {
     if codes.len() > MAX_CODES {
         return Err(StoreError::invalid(

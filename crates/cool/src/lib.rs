@@ -18,6 +18,6 @@ pub mod schema;
 mod store;
 
 pub use config::CoolConfig;
-pub use klines::MAX_CODES;
+pub use klines::{CodeSpan, MAX_CODES};
 pub use schema::{CoolMigration, ServerVersion};
 pub use store::CoolStore;

@@ -47,7 +47,7 @@ pub struct ServerVersion {
 }
 
 impl ServerVersion {
-    /// Parses `18.16.1` or `24.8.4.13`; anything unparsable counts as the oldest server, so
+    /// Parses `18.16.1` or `24.8.14`; anything unparsable counts as the oldest server, so
     /// nothing an old server refuses is sent.
     pub fn parse(text: &str) -> Self {
         let mut parts = text.trim().split('.').map(|p| p.parse::<u32>().unwrap_or(0));
@@ -190,7 +190,7 @@ mod tests {
     #[test]
     fn versions_parse_and_gate_codecs() {
         assert_eq!(ServerVersion::parse("18.16.1"), OLD);
-        assert_eq!(ServerVersion::parse("24.8.4.13"), NEW);
+        assert_eq!(ServerVersion::parse("24.8.14"), NEW);
         assert!(!OLD.has_codecs());
         assert!(NEW.has_codecs());
         assert!(ServerVersion::parse("19.11.2").has_codecs());

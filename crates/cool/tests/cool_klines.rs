@@ -81,6 +81,13 @@ async fn three_writes_answer_as_one_and_last_n_spans_years() {
     let last = store.klines(&codes[3], KlineRange::last(300).unwrap()).await.unwrap();
     let want: Vec<Kline> = bars.iter().filter(|k| k.code == codes[3]).skip(500).copied().collect();
     assert_eq!(last, want);
+    let spans = store.kline_spans().await.unwrap();
+    assert_eq!(spans.len(), 20);
+    let first_of = |c: &StockCode| bars.iter().find(|k| k.code == *c).unwrap().date;
+    let last_of = |c: &StockCode| bars.iter().rev().find(|k| k.code == *c).unwrap().date;
+    for (span, c) in spans.iter().zip(&codes) {
+        assert_eq!((span.code, span.first, span.last, span.bars), (*c, first_of(c), last_of(c), 800));
+    }
     let until = want[99].date;
     let before = store.klines(&codes[3], KlineRange::Last { n: 60, until: Some(until) }).await.unwrap();
     assert_eq!(before, want[40..100].to_vec());
