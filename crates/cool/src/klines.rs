@@ -46,7 +46,7 @@ struct KlineRow {
 }
 
 #[derive(Row, serde::Serialize)]
-struct KlineIn<'a> {
+pub(crate) struct KlineIn<'a> {
     code: &'a str,
     date: u16,
     close: i64,
@@ -62,7 +62,7 @@ struct KlineIn<'a> {
 
 const COLUMNS: &str = "code, date, close, open_off, high_off, low_off, pscale, volume, amount, ascale";
 
-fn encode_bar(k: &Kline, ver: u64) -> KlineIn<'_> {
+pub(crate) fn encode_bar(k: &Kline, ver: u64) -> KlineIn<'_> {
     let ([close, open, high, low], pscale) = encode([k.close.get(), k.open.get(), k.high.get(), k.low.get()]);
     // Offsets from close are small; raw bit patterns are kept as they are.
     let off = |v: i64| if pscale == crate::scaled::RAW { v } else { v - close };

@@ -12,12 +12,14 @@
 mod assets;
 mod config;
 mod error;
+mod kline_writer;
 mod klines;
 mod scaled;
 pub mod schema;
 mod store;
 
 pub use config::CoolConfig;
+pub use kline_writer::{DEFAULT_BATCH_ROWS, KlineWriter};
 pub use klines::{CodeSpan, MAX_CODES};
 pub use schema::{CoolMigration, ServerVersion};
 pub use store::CoolStore;

@@ -103,3 +103,28 @@ async fn more_than_100_codes_is_refused_naming_the_limit() {
     assert!(err.to_string().contains("at most 100 codes per call"), "{err}");
     assert!(store.klines_of(&codes[..100], KlineRange::last(5).unwrap()).await.is_ok());
 }
+
+#[tokio::test]
+async fn the_bulk_writer_sends_batches_and_later_bars_win() {
+    let (_db, store) = setup().await;
+    let c = StockCode::parse("300750.SZ").unwrap();
+    let mut writer = store.kline_writer(10_000).unwrap();
+    for day in 0..25_000u16 {
+        writer.write(bar(&c, 10_000 + day, 20.0, 19.9, 20.5, 19.5, 1.0)).await.unwrap();
+    }
+    // The same date again, in a later batch, with another close: it replaces the first.
+    writer.write(bar(&c, 10_005, 21.0, 20.9, 21.5, 20.5, 2.0)).await.unwrap();
+    assert_eq!(writer.finish().await.unwrap(), 25_001);
+    let spans = store.kline_spans().await.unwrap();
+    assert_eq!(spans[0].bars, 25_000);
+    let day = TradeDate::from_days_since_epoch(10_005).unwrap();
+    let got = store.klines(&c, KlineRange::Dates(tierstore_model::DateRange::day(day))).await.unwrap();
+    assert_eq!(got[0].close.get(), 21.0);
+    let err = store.kline_writer(0).unwrap_err();
+    assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "batch_rows"), "{err:?}");
+    let mut bad = bar(&c, 1, 10.0, 10.0, 10.0, 10.0, 1.0);
+    bad.high = Price::new("high", 9.0).unwrap();
+    let mut writer = store.kline_writer(10).unwrap();
+    let err = writer.write(bad).await.unwrap_err();
+    assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "high"), "{err:?}");
+}
