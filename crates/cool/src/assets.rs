@@ -1,13 +1,11 @@
 //! The asset curve: one point per (account, date), the last write winning.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use async_trait::async_trait;
 use clickhouse::Row;
 use tierstore_model::quantity::non_negative_money;
 use tierstore_model::{AccountId, AssetPoint, AssetStore, DateRange, Money, Result, StoreError, TradeDate};
 
-use crate::store::CoolStore;
+use crate::store::{CoolStore, next_version};
 
 #[derive(Row, serde::Serialize)]
 struct AssetRow<'a> {
@@ -21,23 +19,6 @@ struct AssetRow<'a> {
 struct AssetOut {
     date: u16,
     total: String,
-}
-
-/// A write version that grows with every write of this process and with the clock across
-/// processes: the newest write of a key wins when ReplacingMergeTree keeps the highest.
-pub(crate) fn next_version() -> u64 {
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-    let mut last = LAST.load(Ordering::Relaxed);
-    loop {
-        let next = now.max(last + 1);
-        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
-            Err(seen) => last = seen,
-        }
-    }
 }
 
 #[async_trait]

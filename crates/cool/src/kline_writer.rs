@@ -1,12 +1,8 @@
 //! The bulk kline writer the migration feeds straight from the legacy parser.
 
-use std::collections::BTreeMap;
+use tierstore_model::{Kline, Result, StoreError};
 
-use tierstore_model::quantity::non_negative;
-use tierstore_model::{Kline, Result, StockCode, StoreError, TradeDate};
-
-use crate::assets::next_version;
-use crate::klines::encode_bar;
+use crate::klines::check_bar;
 use crate::store::CoolStore;
 
 /// Rows per insert when the caller does not say.
@@ -42,8 +38,7 @@ impl CoolStore {
 impl KlineWriter<'_> {
     /// Adds a bar, checked first; sends the batch when it is full.
     pub async fn write(&mut self, bar: Kline) -> Result<()> {
-        bar.check_shape()?;
-        non_negative("amount", bar.amount)?;
+        check_bar(&bar)?;
         self.batch.push(bar);
         if self.batch.len() >= self.batch_rows {
             self.flush().await?;
@@ -53,25 +48,7 @@ impl KlineWriter<'_> {
 
     /// Sends what is buffered.
     pub async fn flush(&mut self) -> Result<()> {
-        if self.batch.is_empty() {
-            return Ok(());
-        }
-        // Within one insert the last bar of a key wins; every row of it shares one version.
-        let mut latest: BTreeMap<(StockCode, TradeDate), &Kline> = BTreeMap::new();
-        for k in &self.batch {
-            latest.insert((k.code, k.date), k);
-        }
-        let ver = next_version();
-        self.store
-            .request(async {
-                let mut insert =
-                    self.store.in_database().insert::<crate::klines::KlineIn<'_>>("klines").await?;
-                for k in latest.values() {
-                    insert.write(&encode_bar(k, ver)).await?;
-                }
-                insert.end().await
-            })
-            .await?;
+        self.store.send_bars(&self.batch).await?;
         self.written += self.batch.len() as u64;
         self.batch.clear();
         Ok(())

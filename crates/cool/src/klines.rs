@@ -18,9 +18,9 @@ use tierstore_model::{
     Volume,
 };
 
-use crate::assets::next_version;
 use crate::scaled::{decode, encode};
 use crate::store::CoolStore;
+use crate::store::next_version;
 
 /// Most codes one `klines_of` call may ask for.
 pub const MAX_CODES: usize = 100;
@@ -46,7 +46,7 @@ struct KlineRow {
 }
 
 #[derive(Row, serde::Serialize)]
-pub(crate) struct KlineIn<'a> {
+struct KlineIn<'a> {
     code: &'a str,
     date: u16,
     close: i64,
@@ -62,7 +62,7 @@ pub(crate) struct KlineIn<'a> {
 
 const COLUMNS: &str = "code, date, close, open_off, high_off, low_off, pscale, volume, amount, ascale";
 
-pub(crate) fn encode_bar(k: &Kline, ver: u64) -> KlineIn<'_> {
+fn encode_bar(k: &Kline, ver: u64) -> KlineIn<'_> {
     let ([close, open, high, low], pscale) = encode([k.close.get(), k.open.get(), k.high.get(), k.low.get()]);
     // Offsets from close are small; raw bit patterns are kept as they are.
     let off = |v: i64| if pscale == crate::scaled::RAW { v } else { v - close };
@@ -260,6 +260,36 @@ impl CoolStore {
     }
 }
 
+/// What a bar must satisfy before it is sent: the shape of its prices, a usable amount.
+pub(crate) fn check_bar(k: &Kline) -> Result<()> {
+    k.check_shape()?;
+    non_negative("amount", k.amount)?;
+    Ok(())
+}
+
+impl CoolStore {
+    /// Sends checked bars in one insert with one new write version; within the insert the
+    /// last bar of a key wins, as a later insert's would.
+    pub(crate) async fn send_bars(&self, bars: &[Kline]) -> Result<()> {
+        let mut latest: BTreeMap<(StockCode, TradeDate), &Kline> = BTreeMap::new();
+        for k in bars {
+            latest.insert((k.code, k.date), k);
+        }
+        if latest.is_empty() {
+            return Ok(());
+        }
+        let ver = next_version();
+        self.request(async {
+            let mut insert = self.in_database().insert::<KlineIn<'_>>("klines").await?;
+            for k in latest.values() {
+                insert.write(&encode_bar(k, ver)).await?;
+            }
+            insert.end().await
+        })
+        .await
+    }
+}
+
 fn check_codes(codes: &[StockCode]) -> Result<()> {
     if codes.len() > MAX_CODES {
         return Err(StoreError::invalid(
@@ -274,25 +304,11 @@ fn check_codes(codes: &[StockCode]) -> Result<()> {
 #[async_trait]
 impl KlineStore for CoolStore {
     async fn write_klines(&self, batch: &[Kline]) -> Result<u64> {
-        // Checked whole before anything is sent; within one call the last bar of a key wins.
-        let mut latest: BTreeMap<(StockCode, TradeDate), &Kline> = BTreeMap::new();
+        // Checked whole before anything is sent.
         for k in batch {
-            k.check_shape()?;
-            non_negative("amount", k.amount)?;
-            latest.insert((k.code, k.date), k);
+            check_bar(k)?;
         }
-        if latest.is_empty() {
-            return Ok(0);
-        }
-        let ver = next_version();
-        self.request(async {
-            let mut insert = self.in_database().insert::<KlineIn<'_>>("klines").await?;
-            for k in latest.values() {
-                insert.write(&encode_bar(k, ver)).await?;
-            }
-            insert.end().await
-        })
-        .await?;
+        self.send_bars(batch).await?;
         Ok(batch.len() as u64)
     }
 

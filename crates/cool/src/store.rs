@@ -1,5 +1,6 @@
 //! The ClickHouse client and the health probe.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use async_trait::async_trait;
@@ -96,5 +97,22 @@ impl HealthProbe for CoolStore {
         let start = Instant::now();
         let version = self.version().await?;
         Ok(ProbeReport { version, round_trip: start.elapsed() })
+    }
+}
+
+/// A write version that grows with every write of this process and with the clock across
+/// processes: the newest write of a key wins when ReplacingMergeTree keeps the highest.
+pub(crate) fn next_version() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
     }
 }
