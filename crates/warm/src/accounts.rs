@@ -1,9 +1,7 @@
 //! Accounts.
 
 use async_trait::async_trait;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use tierstore_model::{
     Account, AccountId, AccountStatus, AccountStore, AccountUpdate, Broker, NewAccount, Result, StoreError,
 };
@@ -37,11 +35,8 @@ impl WarmStore {
         txn: &sea_orm::DatabaseTransaction,
         id: &AccountId,
     ) -> Result<account::Model> {
-        account::Entity::find_by_id(id.as_str())
-            .lock_exclusive()
-            .one(txn)
-            .await
-            .map_err(|e| self.err(e))?
+        self.locked(txn, account::Entity::find_by_id(id.as_str()))
+            .await?
             .ok_or_else(|| StoreError::not_found("account", id))
     }
 }

@@ -63,11 +63,9 @@ impl MigrationStateStore for WarmStore {
         let change = self
             .op(async {
                 let txn = self.write_txn().await?;
-                let row = migration_state::Entity::find_by_id(STATE_ROW)
-                    .lock_exclusive()
-                    .one(&txn)
-                    .await
-                    .map_err(|e| self.err(e))?
+                let row = self
+                    .locked(&txn, migration_state::Entity::find_by_id(STATE_ROW))
+                    .await?
                     .ok_or_else(missing_state)?;
                 let from = stored(StorageMode::parse(&row.phase), "migration_state.phase".to_owned())?;
                 from.check_transition(to)?;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    EntityTrait, QuerySelect, Select, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tierstore_migrations::{MigrationStatus, Migrator, MigratorTrait};
 use tierstore_model::deadline::within;
@@ -191,6 +191,17 @@ impl WarmStore {
             ..Default::default()
         };
         self.db.begin_with_options(opts).await.map_err(|e| self.err(e))
+    }
+
+    /// The row `select` finds, locked for the rest of `txn`: `FOR UPDATE` on MySQL and
+    /// PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of [`WarmStore::write_txn`] already keeps
+    /// every other writer out.
+    pub(crate) async fn locked<E: EntityTrait>(
+        &self,
+        txn: &DatabaseTransaction,
+        select: Select<E>,
+    ) -> Result<Option<E::Model>> {
+        select.lock_exclusive().one(txn).await.map_err(|e| self.err(e))
     }
 
     /// Maps a driver error.

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder,
 };
 use tierstore_model::{
     AccountId, AccountStatus, AccountStore, Binding, Money, NewStrategy, ParamEvent, ParamVersion, Params,
@@ -49,11 +49,8 @@ impl WarmStore {
         txn: &DatabaseTransaction,
         id: &StrategyId,
     ) -> Result<strategy::Model> {
-        strategy::Entity::find_by_id(id.as_str())
-            .lock_exclusive()
-            .one(txn)
-            .await
-            .map_err(|e| self.err(e))?
+        self.locked(txn, strategy::Entity::find_by_id(id.as_str()))
+            .await?
             .ok_or_else(|| StoreError::not_found("strategy", id))
     }
 

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder,
 };
 use sha2::{Digest, Sha256};
 use tierstore_model::user::check_password;
@@ -129,11 +129,8 @@ impl WarmStore {
     }
 
     async fn lock_user(&self, txn: &DatabaseTransaction, name: &Username) -> Result<user::Model> {
-        user::Entity::find_by_id(name.as_str())
-            .lock_exclusive()
-            .one(txn)
-            .await
-            .map_err(|e| self.err(e))?
+        self.locked(txn, user::Entity::find_by_id(name.as_str()))
+            .await?
             .ok_or_else(|| StoreError::not_found("user", name))
     }
 
@@ -192,12 +189,9 @@ impl WarmStore {
     /// so attempts arriving after it are counted afresh, exactly as one-at-a-time logins are.
     async fn reserve_attempt(&self, name: &Username) -> Result<Attempt> {
         let txn = self.write_txn().await?;
-        let row = user::Entity::find_by_id(name.as_str())
-            .lock_exclusive()
-            .one(&txn)
-            .await
-            .map_err(|e| self.err(e))?;
-        let Some(row) = row else { return Ok(Attempt::NoSuchUser) };
+        let Some(row) = self.locked(&txn, user::Entity::find_by_id(name.as_str())).await? else {
+            return Ok(Attempt::NoSuchUser);
+        };
         let now = self.now();
         if let Some(why) = refusal(&row, now) {
             return Ok(Attempt::Refused(why));
