@@ -1,4 +1,5 @@
-//! The column kinds whose SQL type differs by engine, chosen here and nowhere else.
+//! The column kinds whose SQL type differs by engine, chosen here and nowhere else, and the
+//! one way a migration drops its tables.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -44,4 +45,15 @@ pub fn text(backend: DbBackend, name: impl IntoIden, len: u32) -> ColumnDef {
     };
     col.not_null();
     col
+}
+
+/// Drops `tables` in the order given (referencing tables first).
+pub async fn drop_tables(
+    manager: &SchemaManager<'_>,
+    tables: impl IntoIterator<Item = DynIden>,
+) -> Result<(), DbErr> {
+    for table in tables {
+        manager.drop_table(Table::drop().table(table).to_owned()).await?;
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::column::{instant, money, text};
+use crate::column::{drop_tables, instant, money, text};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -213,15 +213,16 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            StrategyParamEvents::Table.into_iden(),
-            StrategyParams::Table.into_iden(),
-            AccountStrategies::Table.into_iden(),
-            Strategies::Table.into_iden(),
-            Accounts::Table.into_iden(),
-        ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            [
+                StrategyParamEvents::Table.into_iden(),
+                StrategyParams::Table.into_iden(),
+                AccountStrategies::Table.into_iden(),
+                Strategies::Table.into_iden(),
+                Accounts::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }

@@ -2,7 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::column::{instant, text};
+use crate::column::{drop_tables, instant, text};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -177,16 +177,17 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            UserSessions::Table.into_iden(),
-            RolePermissions::Table.into_iden(),
-            UserRoles::Table.into_iden(),
-            Permissions::Table.into_iden(),
-            Roles::Table.into_iden(),
-            Users::Table.into_iden(),
-        ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            [
+                UserSessions::Table.into_iden(),
+                RolePermissions::Table.into_iden(),
+                UserRoles::Table.into_iden(),
+                Permissions::Table.into_iden(),
+                Roles::Table.into_iden(),
+                Users::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }

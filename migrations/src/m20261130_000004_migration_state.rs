@@ -2,7 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::column::{instant, text};
+use crate::column::{drop_tables, instant, text};
 
 #[derive(DeriveMigrationName)]
 pub(crate) struct Migration;
@@ -97,13 +97,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in [
-            MigrationCheckpoints::Table.into_iden(),
-            MigrationPhaseLog::Table.into_iden(),
-            MigrationState::Table.into_iden(),
-        ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
-        }
-        Ok(())
+        drop_tables(
+            manager,
+            [
+                MigrationCheckpoints::Table.into_iden(),
+                MigrationPhaseLog::Table.into_iden(),
+                MigrationState::Table.into_iden(),
+            ],
+        )
+        .await
     }
 }
