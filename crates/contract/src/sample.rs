@@ -37,6 +37,7 @@ pub fn trade(
         .with_timezone(&Utc);
     Trade {
         account: account.clone(),
+        seq: None,
         strategy: None,
         time,
         code: code(code_),

@@ -12,7 +12,7 @@ use tempfile::TempDir;
 use tierstore_legacy::{HeldDaysFormat, LegacyConfig, LegacyStore, Platform};
 use tierstore_model::{
     AccountId, AssetStore, HeldDays, IncrementOutcome, KlineRange, KlineStore, OrderKind, PositionStore,
-    Price, StockCode, StoreError, Trade, TradeDate, TradeQuery, TradeStore, Volume,
+    Price, StockCode, StoreError, Trade, TradeDate, TradeId, TradeQuery, TradeStore, Volume,
 };
 
 struct Layout {
@@ -157,6 +157,7 @@ fn sample_trade(local: (u32, u32, u32), kind: OrderKind, remark: &str) -> Trade 
     let shanghai = chrono_tz::Asia::Shanghai;
     Trade {
         account: acct(),
+        seq: None,
         strategy: None,
         time: shanghai.with_ymd_and_hms(2024, 10, 10, local.0, local.1, local.2).unwrap().with_timezone(&Utc),
         code: code("000001.SZ"),
@@ -176,13 +177,16 @@ async fn gbk_crlf_journal_reads_quoted_fields_and_appends_in_kind() {
     let l = layout().await;
     l.write("deal_hist.csv", gbk(WIN_BEFORE));
     let trades = l.store.trades(&TradeQuery::default()).await.unwrap();
-    assert_eq!(trades, vec![sample_trade((9, 31, 5), OrderKind::BuyOrder, "开仓,止损 \"A\"")]);
+    let first =
+        Trade { seq: Some(1), ..sample_trade((9, 31, 5), OrderKind::BuyOrder, "开仓,止损 \"A\"") };
+    assert_eq!(trades, vec![first]);
     assert_eq!(
         trades[0].time,
         Utc.with_ymd_and_hms(2024, 10, 10, 1, 31, 5).unwrap(),
         "Shanghai wall clock, not UTC"
     );
-    l.store.append_trades(&[sample_trade((9, 31, 6), OrderKind::BuyFill, "开仓")]).await.unwrap();
+    let ids = l.store.append_trades(&[sample_trade((9, 31, 6), OrderKind::BuyFill, "开仓")]).await.unwrap();
+    assert_eq!(ids, [TradeId { account: acct(), seq: 2 }], "the journal's second row");
     assert_eq!(l.read("deal_hist.csv"), gbk(WIN_AFTER));
 }
 
@@ -357,4 +361,46 @@ async fn untouched_json_numbers_are_rewritten_as_python_would() {
         String::from_utf8(l.read("held_days.json")).unwrap(),
         "{\n    \"_inc_date\": \"2024-10-10\",\n    \"000001.SZ\": {\n        \"day_count\": 4,\n        \"cost\": 10.520000000000001,\n        \"big\": 18446744073709551616,\n        \"z\": 0,\n        \"f\": 999999999999999.9\n    }\n}"
     );
+}
+
+#[tokio::test]
+async fn journal_ordinals_count_every_row_and_replays_are_checked() {
+    let l = layout().await;
+    // Row 2 has seven fields: unreadable, but it still holds ordinal 2.
+    let bad = format!("{WIN_AFTER}2024-10-10,09:31:07,000001.SZ,平安银行,买入成交,开仓,10.52\r\n");
+    let third = "2024-10-10,09:31:08,000001.SZ,平安银行,买入成交,,10.52,1000\r\n";
+    let before = format!(
+        "{}{third}",
+        bad.replacen("2024-10-10,09:31:06,000001.SZ,平安银行,买入成交,开仓,10.52,1000\r\n", "", 1)
+    );
+    l.write("deal_hist.csv", gbk(&before));
+    let id = |seq| TradeId { account: acct(), seq };
+
+    // A row without an ordinal takes the next one (4); one with ordinal 5 follows it.
+    let new = sample_trade((9, 32, 0), OrderKind::BuyFill, "加仓");
+    let next = Trade { seq: Some(5), ..sample_trade((9, 32, 1), OrderKind::SellFill, "") };
+    let ids = l.store.append_trades(&[new.clone(), next.clone()]).await.unwrap();
+    assert_eq!(ids, [id(4), id(5)]);
+    let after = l.read("deal_hist.csv");
+
+    // Replaying row 1 as read, and rows 4 and 5, appends nothing.
+    let first =
+        Trade { seq: Some(1), ..sample_trade((9, 31, 5), OrderKind::BuyOrder, "开仓,止损 \"A\"") };
+    let replay = [first.clone(), Trade { seq: Some(4), ..new.clone() }, next.clone()];
+    assert_eq!(l.store.append_trades(&replay).await.unwrap(), [id(1), id(4), id(5)]);
+    assert_eq!(l.read("deal_hist.csv"), after, "nothing appended by a replay");
+
+    // After a new row (6): a different row under an existing ordinal, an unreadable row's
+    // ordinal, and a gap are conflicts naming the trade and the file; nothing is written.
+    for (seq, what) in [(1, "a different row"), (2, "a different row"), (8, "the next ordinal is 7")] {
+        let t = Trade { seq: Some(seq), ..sample_trade((9, 40, 0), OrderKind::Cancel, "") };
+        let err = l.store.append_trades(&[new.clone(), t]).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+        assert!(
+            msg.contains(&format!("#{seq}")) && msg.contains("deal_hist.csv") && msg.contains(what),
+            "{msg}"
+        );
+        assert_eq!(l.read("deal_hist.csv"), after, "nothing written after the conflict on #{seq}");
+    }
 }

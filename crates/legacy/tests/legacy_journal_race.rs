@@ -67,7 +67,7 @@ fn row(i: usize) -> String {
     )
 }
 
-/// Row `i` as the trade it records, built from its fields, not by parsing.
+/// Row `i` as the trade it records (ordinal `i + 1`), built from its fields, not by parsing.
 fn trade(i: usize) -> Trade {
     let r = fields(i);
     let local = chrono::NaiveDate::from_ymd_opt(2024, 10, r.day)
@@ -75,6 +75,7 @@ fn trade(i: usize) -> Trade {
         .unwrap();
     Trade {
         account: acct(),
+        seq: Some(i as u64 + 1),
         strategy: None,
         time: chrono_tz::Asia::Shanghai
             .from_local_datetime(&local)

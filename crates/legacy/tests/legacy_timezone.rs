@@ -59,8 +59,9 @@ async fn today_turns_at_shanghai_midnight_and_drives_the_increment() {
 async fn journal_times_are_shanghai_wall_clock_on_either_side_of_midnight() {
     let root = tempfile::tempdir().unwrap();
     let store = store(root.path()).await;
-    let trade = |time| Trade {
+    let trade = |time, seq| Trade {
         account: acct(),
+        seq: Some(seq),
         strategy: None,
         time,
         code: StockCode::parse("000001.SZ").unwrap(),
@@ -70,7 +71,7 @@ async fn journal_times_are_shanghai_wall_clock_on_either_side_of_midnight() {
         price: Price::new("price", 10.52).unwrap(),
         volume: Volume::new(100),
     };
-    let (before, at) = (trade(utc(15, 59, 59)), trade(utc(16, 0, 0)));
+    let (before, at) = (trade(utc(15, 59, 59), 1), trade(utc(16, 0, 0), 2));
     store.append_trades(&[before.clone(), at.clone()]).await.unwrap();
     let text = std::fs::read_to_string(root.path().join("prod_pwc/deal_hist.csv")).unwrap();
     assert!(text.contains("\n2024-10-09,23:59:59,000001.SZ,"), "{text}");

@@ -55,5 +55,5 @@ pub use strategy::{
     Binding, NewStrategy, ParamChange, ParamDiff, ParamEntry, ParamEvent, ParamEventKind, ParamVersion,
     Params, RiskLimit, Strategy, StrategyKind, StrategyStatus, StrategyUpdate,
 };
-pub use trade::{OrderKind, Period, Trade, TradeQuery, TradeSummary};
+pub use trade::{CostBook, OrderKind, Period, Trade, TradeId, TradeQuery, TradeSummary};
 pub use user::{Email, LoginPolicy, NewUser, Permission, Role, Session, User, UserStatus, Username};

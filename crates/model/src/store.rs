@@ -32,7 +32,7 @@ use crate::secret::Secret;
 use crate::strategy::{
     Binding, NewStrategy, ParamEvent, ParamVersion, Params, Strategy, StrategyStatus, StrategyUpdate,
 };
-use crate::trade::{Period, Trade, TradeQuery, TradeSummary};
+use crate::trade::{Period, Trade, TradeId, TradeQuery, TradeSummary};
 use crate::user::{NewUser, Permission, Role, Session, User, UserStatus, Username};
 
 /// Per-account position state: held days, max and min price, the once-a-day increment.
@@ -81,13 +81,21 @@ pub trait PositionStore: Send + Sync {
 /// The order and fill journal.
 #[async_trait]
 pub trait TradeStore: Send + Sync {
-    /// Appends rows; returns how many were stored.
-    async fn append_trades(&self, trades: &[Trade]) -> Result<u64>;
+    /// Stores rows and returns their identities, in input order. A row without a `seq` gets
+    /// the next ordinal of its account's journal where the store keeps the journal, and is
+    /// refused elsewhere. A row whose identity is already stored is not stored again: the
+    /// same row written twice is one trade, two identical rows with different ordinals are
+    /// two. The whole batch is checked before anything is written.
+    async fn append_trades(&self, trades: &[Trade]) -> Result<Vec<TradeId>>;
 
-    /// Rows matching `query`, ordered by time.
+    /// Rows matching `query`, in [`Trade::order_key`] order (reversed with `newest_first`),
+    /// at most `limit` of them.
     async fn trades(&self, query: &TradeQuery) -> Result<Vec<Trade>>;
 
-    /// Rows matching `query` as a stream of chunks, in constant memory.
+    /// Every row matching `query`'s filters as a stream of chunks, in constant memory, in
+    /// identity order (account, then journal ordinal) — the order a verify merges two tiers
+    /// in. A query with `newest_first` or a `limit` is refused: those are for
+    /// [`TradeStore::trades`].
     fn stream_trades<'a>(&'a self, query: &'a TradeQuery) -> BoxStream<'a, Result<Vec<Trade>>>;
 
     /// Counts and amounts per account and period.

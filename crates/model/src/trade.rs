@@ -106,11 +106,31 @@ impl<'de> serde::Deserialize<'de> for OrderKind {
     }
 }
 
+/// What makes a trade "the same trade" on a rerun: its account and the ordinal of its row in
+/// that account's journal. Content is not identity: two identical journal lines are two fills.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct TradeId {
+    /// The account.
+    pub account: AccountId,
+    /// 1-based ordinal of the row among the journal's data rows (the header not counted).
+    pub seq: u64,
+}
+
+impl fmt::Display for TradeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.account, self.seq)
+    }
+}
+
 /// One journal row: an order, a fill or a cancel.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Trade {
     /// The account (legacy: the strategy directory).
     pub account: AccountId,
+    /// The row's ordinal in the account's journal (see [`TradeId`]): assigned by the journal
+    /// append and carried to every other tier. `None` only for a trade not yet appended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
     /// The strategy that placed it, when known (the legacy journal does not say).
     pub strategy: Option<StrategyId>,
     /// The instant of the order. Legacy files hold market-local wall-clock time; tiers convert
@@ -148,6 +168,9 @@ impl Trade {
                 return Err(StoreError::invalid(field, text, "must not contain NUL characters"));
             }
         }
+        if self.seq == Some(0) {
+            return Err(StoreError::invalid("seq", "0", "journal ordinals start at 1"));
+        }
         if let OrderKind::Other(label) = &self.kind
             && (label.is_empty() || label.contains(['\r', '\n']))
         {
@@ -159,6 +182,17 @@ impl Trade {
     /// Price × volume as money, rounded to the fen.
     pub fn amount(&self) -> Money {
         fen(self.price.as_money() * Money::from(self.volume.get()))
+    }
+
+    /// The trade's identity, once the journal has given it an ordinal.
+    pub fn id(&self) -> Option<TradeId> {
+        self.seq.map(|seq| TradeId { account: self.account.clone(), seq })
+    }
+
+    /// The order every query returns trades in (reversed for newest first): time, then
+    /// account, then journal ordinal, so trades of the same second keep their journal order.
+    pub fn order_key(&self) -> (DateTime<Utc>, &AccountId, Option<u64>) {
+        (self.time, &self.account, self.seq)
     }
 }
 
@@ -175,9 +209,47 @@ pub struct TradeQuery {
     pub kinds: Vec<OrderKind>,
     /// Strategy to include.
     pub strategy: Option<StrategyId>,
+    /// Newest first instead of oldest first.
+    #[serde(default)]
+    pub newest_first: bool,
+    /// At most this many rows (the newest ones with `newest_first`, else the oldest).
+    #[serde(default)]
+    pub limit: Option<u64>,
 }
 
 impl TradeQuery {
+    /// Refuses what a stream cannot honour in constant memory: an order other than identity
+    /// order, or a limit.
+    pub fn check_streamable(&self) -> Result<(), StoreError> {
+        if self.newest_first {
+            return Err(StoreError::invalid(
+                "newest_first",
+                "true",
+                "a trade stream is in identity order; ask trades() for newest first",
+            ));
+        }
+        if let Some(n) = self.limit {
+            return Err(StoreError::invalid(
+                "limit",
+                n.to_string(),
+                "a trade stream has no limit; ask trades() for a limited list",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Puts `trades` in the query's order and applies its limit; for stores that filter
+    /// in memory.
+    pub fn order_and_limit(&self, trades: &mut Vec<Trade>) {
+        trades.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        if self.newest_first {
+            trades.reverse();
+        }
+        if let Some(n) = self.limit {
+            trades.truncate(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+    }
+
     /// Whether `t` passes every filter; dates are market-local in `tz`.
     pub fn matches<Tz: chrono::TimeZone>(&self, t: &Trade, tz: &Tz) -> bool {
         (self.accounts.is_empty() || self.accounts.contains(&t.account))
@@ -252,6 +324,7 @@ mod tests {
     fn trade() -> Trade {
         Trade {
             account: AccountId::new("a").unwrap(),
+            seq: None,
             strategy: None,
             time: DateTime::UNIX_EPOCH,
             code: StockCode::parse("000001.SZ").unwrap(),
@@ -296,30 +369,12 @@ pub fn summarise<'a, Tz: chrono::TimeZone>(
     counted: &TradeQuery,
 ) -> Vec<TradeSummary> {
     use std::collections::BTreeMap;
-    // (account, code) -> (shares held, their total cost)
-    let mut book: BTreeMap<(AccountId, StockCode), (Money, Money)> = BTreeMap::new();
+    let mut book = CostBook::default();
     let mut out: BTreeMap<(AccountId, TradeDate), TradeSummary> = BTreeMap::new();
     for t in trades {
         let date = TradeDate::from_naive(t.time.with_timezone(tz).date_naive());
         let in_range = counted.matches(t, tz);
-        let volume = Money::from(t.volume.get());
-        let price = t.price.as_money();
-        let mut realised = Money::ZERO;
-        let holding = book.entry((t.account.clone(), t.code)).or_insert((Money::ZERO, Money::ZERO));
-        match t.kind {
-            OrderKind::BuyFill => {
-                holding.0 += volume;
-                holding.1 += price * volume;
-            }
-            OrderKind::SellFill if holding.0 > Money::ZERO => {
-                let matched = volume.min(holding.0);
-                let avg = holding.1 / holding.0;
-                realised = (price - avg) * matched;
-                holding.1 -= avg * matched;
-                holding.0 -= matched;
-            }
-            _ => {}
-        }
+        let realised = book.apply(t);
         let (true, Ok(date)) = (in_range, date) else { continue };
         let start = period.start_of(date);
         let s = out.entry((t.account.clone(), start)).or_insert_with(|| TradeSummary {
@@ -358,6 +413,47 @@ pub fn summarise<'a, Tz: chrono::TimeZone>(
         .collect()
 }
 
+/// What each account holds of each stock and at what average cost, built from fills in time
+/// order. A buy fill adds its shares at its price; a sell fill realises (its price − the
+/// average cost) × the shares it takes out of the holding, which leaves the average cost as it
+/// was. Shares sold beyond the holding (a sell before any buy, or more than was bought)
+/// realise nothing — their cost is unknown — and the holding stops at zero. Holdings of
+/// different accounts or stocks never mix, so fills may come grouped by (account, stock) as
+/// long as each group is in time order.
+#[derive(Debug, Default)]
+pub struct CostBook {
+    /// (account, code) -> (shares held, their total cost)
+    held: std::collections::BTreeMap<(AccountId, StockCode), (Money, Money)>,
+}
+
+impl CostBook {
+    /// Applies `t` (orders, cancels and other rows change nothing) and returns the profit it
+    /// realised, unrounded.
+    pub fn apply(&mut self, t: &Trade) -> Money {
+        if !t.kind.is_fill() {
+            return Money::ZERO;
+        }
+        let volume = Money::from(t.volume.get());
+        let price = t.price.as_money();
+        let holding = self.held.entry((t.account.clone(), t.code)).or_insert((Money::ZERO, Money::ZERO));
+        match t.kind {
+            OrderKind::BuyFill => {
+                holding.0 += volume;
+                holding.1 += price * volume;
+                Money::ZERO
+            }
+            OrderKind::SellFill if holding.0 > Money::ZERO => {
+                let matched = volume.min(holding.0);
+                let avg = holding.1 / holding.0;
+                holding.1 -= avg * matched;
+                holding.0 -= matched;
+                (price - avg) * matched
+            }
+            _ => Money::ZERO,
+        }
+    }
+}
+
 /// Money rounded half away from zero to the fen, always with two decimals.
 pub fn fen(m: Money) -> Money {
     let mut r = m.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
@@ -388,6 +484,7 @@ mod summary_tests {
         let shanghai = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
         Trade {
             account: AccountId::new("a").unwrap(),
+            seq: None,
             strategy: None,
             time: shanghai.with_ymd_and_hms(2024, 10, day, hour, 0, 0).unwrap().with_timezone(&Utc),
             code: StockCode::parse("000001.SZ").unwrap(),

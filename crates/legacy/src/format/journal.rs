@@ -88,6 +88,8 @@ pub struct JournalReader<R> {
     row_eol: Option<Eol>,
     unread_tail: Option<u64>,
     done: bool,
+    /// Data rows read so far, readable or not: the ordinal of the last one.
+    rows: u64,
 }
 
 impl<R: BufRead> JournalReader<R> {
@@ -120,6 +122,7 @@ impl<R: BufRead> JournalReader<R> {
             row_eol: None,
             unread_tail: None,
             done: false,
+            rows: 0,
         })
     }
 
@@ -136,6 +139,11 @@ impl<R: BufRead> JournalReader<R> {
     /// The terminator of the last data row read.
     pub fn row_eol(&self) -> Option<Eol> {
         self.row_eol
+    }
+
+    /// Data rows read so far (whole rows, readable or not): the next row's ordinal minus one.
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// The line of an unterminated last line left unread ([`Tail::Leave`]), once at the end.
@@ -198,6 +206,8 @@ impl<R: BufRead> JournalReader<R> {
                 continue;
             }
             self.row_eol = self.rec.terminator;
+            // A row that cannot be read still takes its ordinal, so rows after it keep theirs.
+            self.rows += 1;
             return Some((line, self.parse_row(line)));
         }
     }
@@ -262,6 +272,7 @@ impl<R: BufRead> JournalReader<R> {
         }
         Ok(Trade {
             account: self.account.clone(),
+            seq: Some(self.rows),
             strategy: None,
             time: instant.with_timezone(&Utc),
             code,

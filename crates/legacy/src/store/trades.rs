@@ -2,7 +2,7 @@
 //! row terminator under the directory lock; reads stream the bytes each journal held when it
 //! was opened, leaving a line the Python program is still writing for the next read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufReader, Take};
 use std::path::{Path, PathBuf};
@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use tierstore_model::{
-    AccountId, DateRange, Period, Result, Trade, TradeDate, TradeQuery, TradeStore, TradeSummary,
+    AccountId, DateRange, Period, Result, StoreError, Trade, TradeDate, TradeId, TradeQuery, TradeStore,
+    TradeSummary,
 };
 
 use super::{LegacyStore, blocking, failed, spawn_stream};
@@ -53,50 +54,135 @@ fn each_trade(
     Ok(())
 }
 
-/// The trades of `dirs` matching `keep`, in time order.
-fn read_trades(
-    dirs: &[(AccountId, PathBuf)],
-    tz: chrono_tz::Tz,
-    keep: impl Fn(&Trade) -> bool,
-) -> Result<Vec<Trade>> {
+/// The trades of `dirs` matching `query`, in its order and up to its limit.
+fn read_trades(dirs: &[(AccountId, PathBuf)], tz: chrono_tz::Tz, query: &TradeQuery) -> Result<Vec<Trade>> {
     let mut out = Vec::new();
     each_trade(dirs, tz, |t| {
-        if keep(&t) {
+        if query.matches(&t, &tz) {
             out.push(t);
         }
         true
     })?;
-    out.sort_by_key(|t| t.time);
+    query.order_and_limit(&mut out);
     Ok(out)
+}
+
+/// What a journal holds now: its number of rows, and its rows at the ordinals in `wanted`
+/// (readable or not), to compare a replayed trade with.
+fn journal_rows(
+    path: &Path,
+    account: &AccountId,
+    tz: chrono_tz::Tz,
+    wanted: &BTreeSet<u64>,
+) -> Result<(u64, BTreeMap<u64, Result<Trade>>)> {
+    let mut found = BTreeMap::new();
+    let Some(mut reader) = open_journal(path, account.clone(), tz, Tail::Leave)? else {
+        return Ok((0, found));
+    };
+    let mut rows = 0;
+    while let Some((_, row)) = reader.next_row() {
+        if reader.rows() == rows {
+            // Not a data row: the header or the file itself could not be read.
+            return Err(row.err().unwrap_or_else(|| StoreError::corrupt(path, None, "unreadable")));
+        }
+        rows = reader.rows();
+        if wanted.contains(&rows) {
+            found.insert(rows, row);
+        }
+    }
+    Ok((rows, found))
+}
+
+/// The rows to append, and the identity of each row of the batch by its place in the call.
+type AppendPlan = (Vec<Trade>, Vec<(usize, TradeId)>);
+
+/// The rows of one account's batch to append, with every row's identity: a row without an
+/// ordinal gets the next one; a row with the next ordinal is appended; a row whose ordinal
+/// the journal (or the batch) already holds must be that same row and is not appended again.
+fn plan_append(
+    path: &Path,
+    batch: &[(usize, Trade)],
+    rows: u64,
+    existing: &BTreeMap<u64, Result<Trade>>,
+) -> Result<AppendPlan> {
+    let mut append: Vec<Trade> = Vec::new();
+    let mut ids = Vec::with_capacity(batch.len());
+    for (at, t) in batch {
+        let next = rows + append.len() as u64 + 1;
+        let seq = t.seq.unwrap_or(next);
+        if seq == next {
+            append.push(Trade { seq: Some(seq), ..t.clone() });
+        } else if seq > next {
+            return Err(StoreError::conflict(
+                "trade",
+                TradeId { account: t.account.clone(), seq },
+                format!(
+                    "{} holds {} rows, so the next ordinal is {next}; a gap is not allowed",
+                    path.display(),
+                    next - 1
+                ),
+            ));
+        } else {
+            let held = match seq.checked_sub(rows + 1) {
+                Some(i) => append.get(usize::try_from(i).unwrap_or(usize::MAX)).cloned().ok_or(()),
+                None => match existing.get(&seq) {
+                    Some(Ok(row)) => Ok(row.clone()),
+                    _ => Err(()),
+                },
+            };
+            // The journal does not record the strategy, so it cannot differ there.
+            let same = held.is_ok_and(|h| Trade { strategy: t.strategy.clone(), ..h } == *t);
+            if !same {
+                return Err(StoreError::conflict(
+                    "trade",
+                    TradeId { account: t.account.clone(), seq },
+                    format!("{} already holds a different row with this ordinal", path.display()),
+                ));
+            }
+        }
+        ids.push((*at, TradeId { account: t.account.clone(), seq }));
+    }
+    Ok((append, ids))
 }
 
 #[async_trait]
 impl TradeStore for LegacyStore {
-    async fn append_trades(&self, trades: &[Trade]) -> Result<u64> {
-        let mut by_account: BTreeMap<AccountId, Vec<Trade>> = BTreeMap::new();
-        for t in trades {
+    async fn append_trades(&self, trades: &[Trade]) -> Result<Vec<TradeId>> {
+        let mut by_account: BTreeMap<AccountId, Vec<(usize, Trade)>> = BTreeMap::new();
+        for (at, t) in trades.iter().enumerate() {
             t.validate()?;
             self.account_dir(&t.account)?;
-            by_account.entry(t.account.clone()).or_default().push(t.clone());
+            by_account.entry(t.account.clone()).or_default().push((at, t.clone()));
         }
         let accounts: Vec<AccountId> = by_account.keys().cloned().collect();
         let dirs = self.dirs_of(&accounts)?;
         let config = self.config.clone();
-        let n = trades.len() as u64;
+        let n = trades.len();
         blocking(move || {
-            // Every journal involved is locked and every append rendered (encodability
-            // checked) before the first byte is written.
+            // Every journal involved is locked, numbered and every append rendered
+            // (encodability checked) before the first byte is written.
             let _locks = dirs.iter().map(|(_, d)| DirLock::acquire(d)).collect::<Result<Vec<_>>>()?;
             let mut writes = Vec::new();
+            let mut ids: Vec<Option<TradeId>> = vec![None; n];
             for (account, dir) in &dirs {
                 let path = dir.join(DEALS);
+                let batch = &by_account[account];
+                let replayed: BTreeSet<u64> = batch.iter().filter_map(|(_, t)| t.seq).collect();
+                let (rows, existing) = journal_rows(&path, account, config.timezone, &replayed)?;
+                let (append, assigned) = plan_append(&path, batch, rows, &existing)?;
+                for (at, id) in assigned {
+                    ids[at] = Some(id);
+                }
+                if append.is_empty() {
+                    continue;
+                }
                 let layout = match fsio::read_ends(&path, SNIFF)? {
                     Some(ends) => Some(journal::layout(&path, &ends.head, &ends.tail, ends.len)?),
                     None => None,
                 };
                 let bytes = journal::render_append(
                     &path,
-                    &by_account[account],
+                    &append,
                     layout,
                     config.platform.journal_encoding(),
                     config.platform.text_eol(),
@@ -107,7 +193,7 @@ impl TradeStore for LegacyStore {
             for (path, exists, bytes) in writes {
                 if exists { fsio::append(&path, &bytes)? } else { fsio::atomic_write(&path, &bytes)? }
             }
-            Ok(n)
+            Ok(ids.into_iter().flatten().collect())
         })
         .await
     }
@@ -116,10 +202,13 @@ impl TradeStore for LegacyStore {
         let dirs = self.dirs_of(&query.accounts)?;
         let tz = self.config.timezone;
         let query = query.clone();
-        blocking(move || read_trades(&dirs, tz, |t| query.matches(t, &tz))).await
+        blocking(move || read_trades(&dirs, tz, &query)).await
     }
 
     fn stream_trades<'a>(&'a self, query: &'a TradeQuery) -> BoxStream<'a, Result<Vec<Trade>>> {
+        if let Err(e) = query.check_streamable() {
+            return failed(e);
+        }
         let dirs = match self.dirs_of(&query.accounts) {
             Ok(d) => d,
             Err(e) => return failed(e),
@@ -157,10 +246,12 @@ impl TradeStore for LegacyStore {
             strategy: query.strategy.clone(),
             dates: query.dates.map(|r| DateRange { start: TradeDate::MIN, end: r.end }),
             kinds: Vec::new(),
+            newest_first: false,
+            limit: None,
         };
-        let counted = query.clone();
+        let counted = TradeQuery { newest_first: false, limit: None, ..query.clone() };
         blocking(move || {
-            let trades = read_trades(&dirs, tz, |t| basis.matches(t, &tz))?;
+            let trades = read_trades(&dirs, tz, &basis)?;
             Ok(tierstore_model::trade::summarise(&trades, period, &tz, &counted))
         })
         .await

@@ -287,6 +287,7 @@ fn write_journal(
             .with_timezone(&chrono::Utc);
         trades.push(Trade {
             account: account.clone(),
+            seq: Some(trades.len() as u64 + 1),
             strategy: None,
             time,
             code,
