@@ -24,6 +24,18 @@ pub struct CoolConfig {
     /// streams are bounded by progress, not by this.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Server settings sent with every request (`max_memory_usage = "4000000000"`), for what
+    /// the server's profile does not set. Names are checked; values go to the server as given.
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// The market timezone: a trade's market date is its instant's date here. Not read from
+    /// the `[clickhouse]` section: the caller sets the configuration's one `timezone`.
+    #[serde(skip, default = "default_timezone")]
+    pub timezone: chrono_tz::Tz,
+}
+
+fn default_timezone() -> chrono_tz::Tz {
+    chrono_tz::Asia::Shanghai
 }
 
 fn default_database() -> String {
@@ -43,6 +55,8 @@ impl CoolConfig {
             user: None,
             password: None,
             timeout_ms: default_timeout_ms(),
+            settings: Default::default(),
+            timezone: default_timezone(),
         }
     }
 
@@ -100,6 +114,22 @@ impl CoolConfig {
             ));
         }
         ensure_between("clickhouse.timeout_ms", self.timeout_ms, 10, 600_000)?;
+        for name in self.settings.keys() {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(StoreError::invalid(
+                    "clickhouse.settings",
+                    name,
+                    "a setting name is ASCII letters, digits and '_'",
+                ));
+            }
+            if name == "wait_end_of_query" {
+                return Err(StoreError::invalid(
+                    "clickhouse.settings",
+                    name,
+                    "is always 1: without it an error in the middle of a result would look like a short result",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -130,6 +160,14 @@ mod tests {
         c.validate().unwrap();
         c.database = "x; DROP".into();
         assert!(c.validate().unwrap_err().to_string().contains("clickhouse.database"));
+        c.database = "ok".into();
+        c.settings.insert("max_threads".into(), "2".into());
+        c.validate().unwrap();
+        c.settings.insert("max threads&x=1".into(), "2".into());
+        assert!(c.validate().unwrap_err().to_string().contains("max threads&x=1"));
+        c.settings.clear();
+        c.settings.insert("wait_end_of_query".into(), "0".into());
+        assert!(c.validate().unwrap_err().to_string().contains("always 1"));
         let c = CoolConfig::new(SecretUrl::parse("u", "tcp://h:9000").unwrap());
         assert!(c.validate().is_err());
     }

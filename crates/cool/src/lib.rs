@@ -17,9 +17,11 @@ mod klines;
 mod scaled;
 pub mod schema;
 mod store;
+mod trades;
 
 pub use config::CoolConfig;
 pub use kline_writer::{DEFAULT_BATCH_ROWS, KlineWriter};
 pub use klines::{CodeSpan, MAX_CODES};
 pub use schema::{CoolMigration, ServerVersion};
 pub use store::CoolStore;
+pub use trades::AccountTradeStats;

@@ -1,10 +1,11 @@
 //! The cool tier's versioned DDL (`migrations/clickhouse/*.sql`), applied in order and
 //! recorded in `<database>.tierstore_schema_versions`.
 //!
-//! Files are SQL with two kinds of placeholder: `{db}` (the configured database, an
-//! identifier checked by the configuration) and `{codec:SPEC}`, which becomes `CODEC(SPEC)` on
+//! Files are SQL with three kinds of placeholder: `{db}` (the configured database, an
+//! identifier checked by the configuration); `{codec:SPEC}`, which becomes `CODEC(SPEC)` on
 //! servers that have per-column codecs (19.11 and later) and nothing on older ones (18.16
-//! refuses the clause). Statements are separated by a line ending in `;`. Every statement is
+//! refuses the clause); and `{lc:TYPE}`, `LowCardinality(TYPE)` on the same modern servers and
+//! plain `TYPE` on old ones (where it is experimental). Statements are separated by a line ending in `;`. Every statement is
 //! idempotent (`IF NOT EXISTS`), so a run interrupted between a statement and its record is
 //! simply run again.
 
@@ -35,6 +36,11 @@ pub const DDL: &[Ddl] = &[
         name: "0002_klines",
         text: include_str!("../../../migrations/clickhouse/0002_klines.sql"),
     },
+    Ddl {
+        version: 3,
+        name: "0003_trades",
+        text: include_str!("../../../migrations/clickhouse/0003_trades.sql"),
+    },
 ];
 
 /// A server's version as `SELECT version()` reports it.
@@ -58,6 +64,12 @@ impl ServerVersion {
     pub fn has_codecs(self) -> bool {
         (self.major, self.minor) >= (19, 11)
     }
+
+    /// Whether `LowCardinality(T)` may be used without experimental settings (18.16 wants
+    /// `allow_experimental_low_cardinality_type`; from 19.11 on, as with codecs, it is plain).
+    pub fn has_low_cardinality(self) -> bool {
+        (self.major, self.minor) >= (19, 11)
+    }
 }
 
 /// The statements of `text` for database `db` on a server of `version`.
@@ -67,6 +79,12 @@ pub fn render(text: &str, db: &str, version: ServerVersion) -> Vec<String> {
         let Some(len) = sql[start..].find('}') else { break };
         let spec = sql[start + 7..start + len].to_owned();
         let replacement = if version.has_codecs() { format!(" CODEC({spec})") } else { String::new() };
+        sql.replace_range(start..start + len + 1, &replacement);
+    }
+    while let Some(start) = sql.find("{lc:") {
+        let Some(len) = sql[start..].find('}') else { break };
+        let ty = sql[start + 4..start + len].to_owned();
+        let replacement = if version.has_low_cardinality() { format!("LowCardinality({ty})") } else { ty };
         sql.replace_range(start..start + len + 1, &replacement);
     }
     let without_comments: String =
@@ -191,8 +209,8 @@ mod tests {
     fn versions_parse_and_gate_codecs() {
         assert_eq!(ServerVersion::parse("18.16.1"), OLD);
         assert_eq!(ServerVersion::parse("24.8.14"), NEW);
-        assert!(!OLD.has_codecs());
-        assert!(NEW.has_codecs());
+        assert!(!OLD.has_codecs() && !OLD.has_low_cardinality());
+        assert!(NEW.has_codecs() && NEW.has_low_cardinality());
         assert!(ServerVersion::parse("19.11.2").has_codecs());
         assert!(!ServerVersion::parse("19.10.9").has_codecs());
         assert!(!ServerVersion::parse("garbage").has_codecs());
@@ -200,14 +218,17 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_per_server() {
-        let text = "-- a comment;\nCREATE TABLE {db}.t (a UInt32{codec:Delta, ZSTD}, b String);\nCREATE TABLE {db}.u (c Date)\n";
+        let text = "-- a comment;\nCREATE TABLE {db}.t (a UInt32{codec:Delta, ZSTD}, b {lc:String});\nCREATE TABLE {db}.u (c Date)\n";
         assert_eq!(
             render(text, "ts", OLD),
             ["CREATE TABLE ts.t (a UInt32, b String)", "CREATE TABLE ts.u (c Date)"]
         );
         assert_eq!(
             render(text, "ts", NEW),
-            ["CREATE TABLE ts.t (a UInt32 CODEC(Delta, ZSTD), b String)", "CREATE TABLE ts.u (c Date)"]
+            [
+                "CREATE TABLE ts.t (a UInt32 CODEC(Delta, ZSTD), b LowCardinality(String))",
+                "CREATE TABLE ts.u (c Date)"
+            ]
         );
     }
 }

@@ -40,6 +40,9 @@ impl CoolStore {
         if let Some(p) = config.password() {
             server = server.with_password(p);
         }
+        for (name, value) in &config.settings {
+            server = server.with_setting(name, value);
+        }
         let mut store = CoolStore { server, config, version: ServerVersion { major: 0, minor: 0 } };
         store.version = ServerVersion::parse(&store.version().await?);
         Ok(store)

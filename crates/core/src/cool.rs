@@ -6,15 +6,18 @@ use tierstore_model::StoreError;
 
 use crate::Config;
 
-/// The configured cool tier, or an error saying how to configure one.
+/// The configured cool tier (with the configuration's market timezone), or an error saying
+/// how to configure one.
 pub fn cool_config(config: &Config) -> Result<CoolConfig, StoreError> {
-    config.clickhouse.clone().ok_or_else(|| {
+    let mut cool = config.clickhouse.clone().ok_or_else(|| {
         StoreError::invalid(
             "clickhouse",
             &config.origin,
             "no [clickhouse] section in this configuration; add one with a url, or set TIERSTORE_CLICKHOUSE_URL",
         )
-    })
+    })?;
+    cool.timezone = config.timezone;
+    Ok(cool)
 }
 
 /// Connects to the configured ClickHouse (the database need not exist yet).

@@ -41,6 +41,14 @@ impl ClickhouseDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Runs a statement of the test's own (a trap table, a look at `system.parts`); panics
+    /// with the server's message if it fails.
+    pub async fn execute(&self, sql: &str) {
+        if let Err(e) = client(&self.url).query(sql).execute().await {
+            panic!("test statement failed: {e}\n{sql}");
+        }
+    }
 }
 
 impl Drop for ClickhouseDatabase {
