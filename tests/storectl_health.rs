@@ -175,3 +175,101 @@ fn every_command_has_help() {
         assert!(stdout(&out).contains("Usage: storectl"), "{}", stdout(&out));
     }
 }
+
+/// `storectl health --json` reports the kline table's bytes per row and its ratio to the CSV
+/// folder: 20 generated kline files loaded into a database of the test's own.
+#[tokio::test]
+async fn health_reports_kline_bytes_per_row_and_the_csv_ratio() {
+    use futures::TryStreamExt;
+    use tierstore::model::{KlineStore, SecretUrl};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let generate = [
+        "gen-legacy",
+        "--out",
+        cache.to_str().unwrap(),
+        "--accounts",
+        "1",
+        "--stocks",
+        "20",
+        "--days",
+        "250",
+    ];
+    assert!(storectl(&generate, &[]).status.success());
+    let daily = cache.join("_daily");
+    let mut csv_files = 0;
+    let mut csv_bytes = 0;
+    for e in std::fs::read_dir(&daily).unwrap() {
+        let e = e.unwrap();
+        // The kline files, not the code list beside them.
+        if e.file_name() != "_code_list.csv" {
+            csv_files += 1;
+            csv_bytes += e.metadata().unwrap().len();
+        }
+    }
+    assert_eq!(csv_files, 20);
+
+    let db = tierstore_testkit::ClickhouseDatabase::create().await;
+    let mut cool = tierstore::cool::CoolConfig::new(SecretUrl::parse("url", db.url()).unwrap());
+    cool.database = db.name().to_owned();
+    let store = tierstore::cool::CoolStore::connect(cool).await.unwrap();
+    store.schema_up().await.unwrap();
+    let legacy = tierstore_legacy::LegacyStore::open(tierstore_legacy::LegacyConfig::new(
+        std::collections::BTreeMap::new(),
+        Some(daily.clone()),
+    ))
+    .await
+    .unwrap();
+    let mut writer = store.kline_writer(10_000).unwrap();
+    let mut batches = legacy.stream_klines(None, None);
+    while let Some(batch) = batches.try_next().await.unwrap() {
+        for bar in batch {
+            writer.write(bar).await.unwrap();
+        }
+    }
+    assert_eq!(writer.finish().await.unwrap(), 5_000);
+    db.execute(&format!("OPTIMIZE TABLE {}.klines FINAL", db.name())).await;
+
+    let config = dir.path().join("tierstore.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[clickhouse]\nurl = \"{}\"\ndatabase = \"{}\"\n[legacy]\ndaily_dir = \"{}\"\n",
+            db.url(),
+            db.name(),
+            daily.display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = storectl(&["health", "--config", config, "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let k = &json["storage"]["klines"];
+    assert_eq!(k["table"]["table"], format!("{}.klines", db.name()));
+    assert_eq!(k["table"]["rows"], 5_000, "{k}");
+    assert_eq!(k["table"]["parts"], 1, "one part after OPTIMIZE FINAL: {k}");
+    assert_eq!(k["csv"]["files"], 20);
+    assert_eq!(k["csv"]["bytes"], csv_bytes);
+    let on_disk = k["table"]["bytes_on_disk"].as_u64().unwrap();
+    assert!(on_disk > 0 && on_disk < csv_bytes, "{k}");
+    let per_row = k["bytes_per_row"].as_f64().unwrap();
+    assert!((per_row - on_disk as f64 / 5_000.0).abs() < 1e-9, "{k}");
+    let ratio = k["ratio"].as_f64().unwrap();
+    assert!((ratio - csv_bytes as f64 / on_disk as f64).abs() < 1e-9, "{k}");
+    let columns: Vec<&str> =
+        k["table"]["columns"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        columns,
+        [
+            "code", "date", "close", "open_off", "high_off", "low_off", "pscale", "volume", "amount",
+            "ascale", "ver"
+        ]
+    );
+
+    let out = storectl(&["health", "--config", config], &[]);
+    let text = stdout(&out);
+    assert!(text.contains("klines: 5000 rows in 1 parts"), "{text}");
+    assert!(text.contains(&format!("CSV folder 20 files, {csv_bytes} bytes: {ratio:.2}:1")), "{text}");
+}

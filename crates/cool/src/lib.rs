@@ -16,6 +16,7 @@ mod kline_writer;
 mod klines;
 mod scaled;
 pub mod schema;
+mod storage;
 mod store;
 mod trades;
 
@@ -23,5 +24,6 @@ pub use config::CoolConfig;
 pub use kline_writer::{DEFAULT_BATCH_ROWS, KlineWriter};
 pub use klines::{CodeSpan, MAX_CODES};
 pub use schema::{CoolMigration, ServerVersion};
+pub use storage::{ColumnStorage, TableStorage};
 pub use store::CoolStore;
 pub use trades::AccountTradeStats;

@@ -5,7 +5,8 @@
 //! strategies, params, users, migration state), cool (ClickHouse: trades, klines, assets) and legacy (the SilverQuant
 //! files) — and routes each store role to them by the storage mode of the three-phase
 //! migration. It is the only crate that knows more than one tier; the tiers know only the
-//! model. [`health`] probes every configured service; [`files`] is how operators reach the
+//! model. [`health`] probes every configured service; [`storage`] reports what the kline
+//! table takes on disk against its CSV folder; [`files`] is how operators reach the
 //! legacy files (inspect them, generate a dataset); [`warm`] opens the relational store
 //! for the schema and administration commands, [`cool`] the ClickHouse one for its schema.
 
@@ -13,8 +14,10 @@ pub mod config;
 pub mod cool;
 pub mod files;
 pub mod health;
+pub mod storage;
 pub mod warm;
 
 pub use config::{Config, ConfigError};
 pub use health::{HealthStatus, ServiceHealth, check_health};
+pub use storage::{KlineStorageReport, kline_storage};
 pub use tierstore_model as model;

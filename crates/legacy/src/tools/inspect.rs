@@ -450,3 +450,43 @@ pub fn kline_file_count(dir: &Path, daily_dir: Option<&Path>) -> u64 {
         .map(|files| files.iter().filter(|p| p.extension().is_some_and(|e| e == "csv")).count() as u64)
         .unwrap_or(0)
 }
+
+/// The kline files of a folder and their bytes: what a kline table's size is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct KlineFolderSize {
+    /// Kline files (`*.csv` named by a stock code).
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Sums the kline files of `dir` (without reading them).
+pub fn kline_folder_size(dir: &Path) -> Result<KlineFolderSize, StoreError> {
+    let mut size = KlineFolderSize { files: 0, bytes: 0 };
+    for path in crate::fsio::list_files(dir)? {
+        if crate::format::klines::code_of(&path).is_some_and(|c| c.is_ok()) {
+            let meta =
+                std::fs::metadata(&path).map_err(|e| crate::fsio::io_error(&path, "cannot stat", &e))?;
+            size.files += 1;
+            size.bytes += meta.len();
+        }
+    }
+    Ok(size)
+}
+
+#[cfg(test)]
+mod folder_tests {
+    use super::*;
+
+    #[test]
+    fn only_kline_files_count() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("000001.SZ.csv"), b"0123456789").unwrap();
+        std::fs::write(dir.path().join("600000.SH.csv"), b"01234").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"not a kline file").unwrap();
+        std::fs::write(dir.path().join("backup.csv"), b"no code in the name").unwrap();
+        std::fs::create_dir(dir.path().join("300750.SZ.csv")).unwrap();
+        assert_eq!(kline_folder_size(dir.path()).unwrap(), KlineFolderSize { files: 2, bytes: 15 });
+        assert!(kline_folder_size(&dir.path().join("missing")).is_err());
+    }
+}

@@ -4,12 +4,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use tierstore::{Config, HealthStatus, ServiceHealth, check_health};
+use tierstore::model::Tier;
+use tierstore::{Config, HealthStatus, KlineStorageReport, ServiceHealth, check_health, kline_storage};
 
 /// Arguments of `storectl health`.
 #[derive(clap::Args)]
 pub struct HealthArgs {
-    /// Print JSON: {"healthy": bool, "config": origin, "services": [...]}.
+    /// Print JSON: {"healthy": bool, "config": origin, "services": [...], "storage": {"klines":
+    /// {...}}} (storage when ClickHouse is up).
     #[arg(long)]
     json: bool,
 }
@@ -19,13 +21,42 @@ pub async fn run(config_path: Option<&Path>, args: &HealthArgs) -> Result<ExitCo
     let config = super::load_config(config_path)?;
     let report = check_health(&config).await;
     let healthy = report.iter().all(|s| s.status == HealthStatus::Up);
+    let cool_up = report.iter().any(|s| s.tier == Tier::Cool && s.status == HealthStatus::Up);
+    let storage = if cool_up { Some(storage(&config).await) } else { None };
     if args.json {
-        let out = serde_json::json!({ "healthy": healthy, "config": config.origin, "services": report });
+        let mut out = serde_json::json!({ "healthy": healthy, "config": config.origin, "services": report });
+        match &storage {
+            Some(Ok(klines)) => out["storage"] = serde_json::json!({ "klines": klines }),
+            Some(Err(e)) => out["storage"] = serde_json::json!({ "error": e.to_string() }),
+            None => {}
+        }
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_table(&config, &report);
+        match &storage {
+            Some(Ok(klines)) => print_storage(klines),
+            Some(Err(e)) => println!("storage: {e}"),
+            None => {}
+        }
     }
     Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn storage(config: &Config) -> tierstore::model::Result<KlineStorageReport> {
+    let store = tierstore::cool::connect(config).await?;
+    kline_storage(config, &store).await
+}
+
+fn print_storage(r: &KlineStorageReport) {
+    let t = &r.table;
+    let mut line = format!("klines: {} rows in {} parts, {} bytes on disk", t.rows, t.parts, t.bytes_on_disk);
+    if let Some(b) = r.bytes_per_row {
+        line.push_str(&format!(" ({b:.2} B/row)"));
+    }
+    if let (Some(csv), Some(ratio)) = (r.csv, r.ratio) {
+        line.push_str(&format!("; CSV folder {} files, {} bytes: {ratio:.2}:1", csv.files, csv.bytes));
+    }
+    println!("{line}");
 }
 
 fn print_table(config: &Config, report: &[ServiceHealth]) {

@@ -1,0 +1,93 @@
+//! What a table takes on disk, from the server's own accounting (`system.parts`, active parts
+//! only, and `system.columns`): the figures behind the compression report.
+
+use clickhouse::Row;
+use tierstore_model::Result;
+
+use crate::store::CoolStore;
+
+/// One table's size. Rows are physical rows: a row written twice counts twice until a
+/// background merge (or `OPTIMIZE … FINAL`) replaces it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TableStorage {
+    /// `database.table`.
+    pub table: String,
+    /// Rows in active parts.
+    pub rows: u64,
+    /// Active parts.
+    pub parts: u64,
+    /// Bytes the active parts take on disk (data, marks, index, checksums).
+    pub bytes_on_disk: u64,
+    /// Column data before compression.
+    pub uncompressed_bytes: u64,
+    /// Per column, in the table's column order.
+    pub columns: Vec<ColumnStorage>,
+}
+
+/// One column's share.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Row, serde::Deserialize)]
+pub struct ColumnStorage {
+    /// The column.
+    pub name: String,
+    /// Compressed bytes.
+    pub compressed_bytes: u64,
+    /// Bytes before compression.
+    pub uncompressed_bytes: u64,
+}
+
+impl TableStorage {
+    /// Bytes on disk per row, when there are rows.
+    pub fn bytes_per_row(&self) -> Option<f64> {
+        (self.rows > 0).then(|| self.bytes_on_disk as f64 / self.rows as f64)
+    }
+}
+
+#[derive(Row, serde::Deserialize)]
+struct PartsRow {
+    rows: u64,
+    parts: u64,
+    bytes_on_disk: u64,
+    uncompressed: u64,
+}
+
+impl CoolStore {
+    /// The size of one of our tables (`klines`, `trades`, `assets`); zeros for a table that
+    /// does not exist or holds nothing.
+    pub async fn storage(&self, table: &str) -> Result<TableStorage> {
+        let db = &self.config().database;
+        let totals = self
+            .request(
+                self.server()
+                    .query(
+                        "SELECT sum(rows) AS rows, count() AS parts, sum(bytes_on_disk) AS bytes_on_disk, \
+                         sum(data_uncompressed_bytes) AS uncompressed \
+                         FROM system.parts WHERE database = ? AND table = ? AND active",
+                    )
+                    .bind(db.as_str())
+                    .bind(table)
+                    .fetch_one::<PartsRow>(),
+            )
+            .await?;
+        let columns = self
+            .request(
+                self.server()
+                    .query(
+                        "SELECT name, data_compressed_bytes AS compressed_bytes, \
+                         data_uncompressed_bytes AS uncompressed_bytes \
+                         FROM system.columns WHERE database = ? AND table = ?",
+                    )
+                    .bind(db.as_str())
+                    .bind(table)
+                    .fetch_all::<ColumnStorage>(),
+            )
+            .await?;
+        Ok(TableStorage {
+            table: format!("{db}.{table}"),
+            rows: totals.rows,
+            parts: totals.parts,
+            bytes_on_disk: totals.bytes_on_disk,
+            uncompressed_bytes: totals.uncompressed,
+            columns,
+        })
+    }
+}
