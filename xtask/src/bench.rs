@@ -31,6 +31,15 @@ pub const BENCHES: &[(&str, &str, &str, &str, &[Service])] = &[
         "warm-tier latency on MariaDB, PostgreSQL and SQLite: account_read, params_save, login",
         &[Service::Mysql, Service::Postgres],
     ),
+    (
+        "cool",
+        "tierstore",
+        "cool_ops",
+        "cool tier on 6.25 M bars and 300 k trades: kline_insert (rows/s, peak RSS), kline_storage, \
+         trade_insert, then written twice: kline_range_60, kline_last_60, kline_batch_100, trades_year, \
+         trades_agg_month, cross_account",
+        &[Service::Clickhouse],
+    ),
 ];
 
 /// Runs the named benchmarks, or all of them.

@@ -24,6 +24,11 @@ pub struct CoolConfig {
     /// streams are bounded by progress, not by this.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Compression of what travels between client and server: `lz4` (the default, for a
+    /// server across a network) or `none` (a server on the same machine, where compressing
+    /// only costs both sides CPU).
+    #[serde(default)]
+    pub compression: WireCompression,
     /// Server settings sent with every request (`max_memory_usage = "4000000000"`), for what
     /// the server's profile does not set. Names are checked; values go to the server as given.
     #[serde(default)]
@@ -32,6 +37,17 @@ pub struct CoolConfig {
     /// the `[clickhouse]` section: the caller sets the configuration's one `timezone`.
     #[serde(skip, default = "default_timezone")]
     pub timezone: chrono_tz::Tz,
+}
+
+/// How requests and responses travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireCompression {
+    /// LZ4 both ways.
+    #[default]
+    Lz4,
+    /// Uncompressed.
+    None,
 }
 
 fn default_timezone() -> chrono_tz::Tz {
@@ -55,6 +71,7 @@ impl CoolConfig {
             user: None,
             password: None,
             timeout_ms: default_timeout_ms(),
+            compression: WireCompression::default(),
             settings: Default::default(),
             timezone: default_timezone(),
         }

@@ -19,8 +19,7 @@ use tierstore_model::{
 };
 
 use crate::scaled::{decode, encode};
-use crate::store::CoolStore;
-use crate::store::next_version;
+use crate::store::{CoolStore, next_version};
 
 /// Most codes one `klines_of` call may ask for.
 pub const MAX_CODES: usize = 100;
@@ -41,12 +40,13 @@ struct KlineRow {
     low_off: i64,
     pscale: u8,
     volume: u64,
-    amount: i64,
+    vscale: u8,
+    amount_off: i64,
     ascale: u8,
 }
 
 #[derive(Row, serde::Serialize)]
-struct KlineIn<'a> {
+pub(crate) struct KlineIn<'a> {
     code: &'a str,
     date: u16,
     close: i64,
@@ -55,18 +55,45 @@ struct KlineIn<'a> {
     low_off: i64,
     pscale: u8,
     volume: u64,
-    amount: i64,
+    vscale: u8,
+    amount_off: i64,
     ascale: u8,
     ver: u64,
 }
 
-const COLUMNS: &str = "code, date, close, open_off, high_off, low_off, pscale, volume, amount, ascale";
+const COLUMNS: &str =
+    "code, date, close, open_off, high_off, low_off, pscale, volume, vscale, amount_off, ascale";
 
-fn encode_bar(k: &Kline, ver: u64) -> KlineIn<'_> {
+/// A-share volumes are nearly always whole board lots of 100 shares: stored in lots they are
+/// two decimal digits shorter.
+const LOT: u64 = 100;
+
+/// What the amount is stored as an offset from: volume × close, in the amount's scale —
+/// turnover is volume times a price near the close, so the offset is a small number. Computed
+/// from stored columns only, so decoding recomputes it exactly; 0 (no prediction) when a scale
+/// is raw bits or the product does not fit.
+fn predicted_amount(volume: u64, close: i64, pscale: u8, ascale: u8) -> i64 {
+    use crate::scaled::RAW;
+    if pscale == RAW || ascale == RAW {
+        return 0;
+    }
+    let product = i128::from(volume) * i128::from(close);
+    let predicted = if ascale >= pscale {
+        10i128.checked_pow(u32::from(ascale - pscale)).and_then(|p| product.checked_mul(p))
+    } else {
+        // Round half away from zero, in integers.
+        10i128.checked_pow(u32::from(pscale - ascale)).map(|p| (product + p / 2 * product.signum()) / p)
+    };
+    predicted.and_then(|v| i64::try_from(v).ok()).unwrap_or(0)
+}
+
+pub(crate) fn encode_bar(k: &Kline, ver: u64) -> KlineIn<'_> {
     let ([close, open, high, low], pscale) = encode([k.close.get(), k.open.get(), k.high.get(), k.low.get()]);
     // Offsets from close are small; raw bit patterns are kept as they are.
     let off = |v: i64| if pscale == crate::scaled::RAW { v } else { v - close };
     let ([amount], ascale) = encode([k.amount]);
+    let shares = k.volume.get();
+    let (volume, vscale) = if shares % LOT == 0 { (shares / LOT, 2) } else { (shares, 0) };
     KlineIn {
         code: k.code.as_str(),
         date: k.date.days_since_epoch(),
@@ -75,8 +102,9 @@ fn encode_bar(k: &Kline, ver: u64) -> KlineIn<'_> {
         high_off: off(high),
         low_off: off(low),
         pscale,
-        volume: k.volume.get(),
-        amount,
+        volume,
+        vscale,
+        amount_off: amount.wrapping_sub(predicted_amount(shares, close, pscale, ascale)),
         ascale,
         ver,
     }
@@ -87,6 +115,15 @@ fn decode_bar(r: KlineRow, table: &str) -> Result<Kline> {
         |e: StoreError| StoreError::corrupt(format!("clickhouse:{table}[{}]", r.code), None, e.to_string());
     let abs = |off: i64| if r.pscale == crate::scaled::RAW { off } else { r.close + off };
     let price = |field: &str, n: i64| Price::new(field, decode(n, r.pscale)).map_err(corrupt);
+    let shares = match r.vscale {
+        0 => Some(r.volume),
+        2 => r.volume.checked_mul(LOT),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        corrupt(StoreError::invalid("volume", r.volume.to_string(), format!("vscale {}", r.vscale)))
+    })?;
+    let amount = r.amount_off.wrapping_add(predicted_amount(shares, r.close, r.pscale, r.ascale));
     Ok(Kline {
         code: StockCode::parse(&r.code).map_err(corrupt)?,
         date: TradeDate::from_days_since_epoch(r.date).map_err(corrupt)?,
@@ -94,15 +131,31 @@ fn decode_bar(r: KlineRow, table: &str) -> Result<Kline> {
         high: price("high", abs(r.high_off))?,
         low: price("low", abs(r.low_off))?,
         close: price("close", r.close)?,
-        volume: Volume::new(r.volume),
-        amount: decode(r.amount, r.ascale),
+        volume: Volume::new(shares),
+        amount: decode(amount, r.ascale),
     })
 }
 
-/// A window of calendar days that holds about `n` trading days ending at `until`: five
-/// trading days a week plus room for China's long holidays.
+/// Which dates a read covers.
+#[derive(Clone, Copy)]
+enum Span {
+    /// From the first date to the second, inclusive.
+    Dates(TradeDate, TradeDate),
+    /// This many calendar days up to the newest bar of the codes read.
+    BeforeLatest(u32),
+    /// From this date on, however new.
+    From(TradeDate),
+}
+
+/// Calendar days that hold about `n` trading days: five trading days a week plus room for
+/// China's long holidays; doubled `widen` times.
+fn window_days(n: u32, widen: u32) -> u32 {
+    (n.saturating_mul(7) / 5 + 20).saturating_mul(1 << widen.min(16))
+}
+
+/// The first day of a window of [`window_days`] ending at `until`.
 fn window_start(until: TradeDate, n: u32, widen: u32) -> TradeDate {
-    let days = (i64::from(n) * 7 / 5 + 20) << widen;
+    let days = i64::from(window_days(n, widen));
     let first =
         chrono::NaiveDate::from_ymd_opt(FIRST_TRADING_DAY.0, FIRST_TRADING_DAY.1, FIRST_TRADING_DAY.2);
     let start = until.naive() - chrono::Duration::days(days);
@@ -120,29 +173,46 @@ impl CoolStore {
         format!("{}.klines", self.config().database)
     }
 
-    /// Bars of `codes` between `start` and `end`, grouped by code in date order.
-    async fn bars_between(
-        &self,
-        codes: &[StockCode],
-        start: TradeDate,
-        end: TradeDate,
-    ) -> Result<BTreeMap<StockCode, Vec<Kline>>> {
+    /// Bars of `codes` in `span`, grouped by code in date order.
+    async fn bars_between(&self, codes: &[StockCode], span: Span) -> Result<BTreeMap<StockCode, Vec<Kline>>> {
         let table = self.klines_table();
         let names: Vec<&str> = codes.iter().map(StockCode::as_str).collect();
-        let rows = self
-            .request(
+        let query = match span {
+            Span::Dates(start, end) => self
+                .server()
+                .query(&format!(
+                    "SELECT {COLUMNS} FROM {table} FINAL \
+                     WHERE code IN (SELECT arrayJoin(?)) AND date >= toDate(?) AND date <= toDate(?) \
+                     ORDER BY code, date"
+                ))
+                .bind(names)
+                .bind(start.to_string())
+                .bind(end.to_string()),
+            // The server replaces the scalar subqueries by their values before it picks the
+            // granules to read, so this is one round trip with the primary key still in use.
+            Span::From(start) => self
+                .server()
+                .query(&format!(
+                    "SELECT {COLUMNS} FROM {table} FINAL \
+                     WHERE code IN (SELECT arrayJoin(?)) AND date >= toDate(?) ORDER BY code, date"
+                ))
+                .bind(names)
+                .bind(start.to_string()),
+            Span::BeforeLatest(days) => {
+                let latest = format!("(SELECT max(date) FROM {table} WHERE code IN (SELECT arrayJoin(?)))");
                 self.server()
                     .query(&format!(
                         "SELECT {COLUMNS} FROM {table} FINAL \
-                         WHERE code IN (SELECT arrayJoin(?)) AND date >= toDate(?) AND date <= toDate(?) \
+                         WHERE code IN (SELECT arrayJoin(?)) AND date <= {latest} AND date >= {latest} - ? \
                          ORDER BY code, date"
                     ))
+                    .bind(names.clone())
+                    .bind(names.clone())
                     .bind(names)
-                    .bind(start.to_string())
-                    .bind(end.to_string())
-                    .fetch_all::<KlineRow>(),
-            )
-            .await?;
+                    .bind(days)
+            }
+        };
+        let rows = self.request(query.fetch_all::<KlineRow>()).await?;
         let mut out: BTreeMap<StockCode, Vec<Kline>> = codes.iter().map(|c| (*c, Vec::new())).collect();
         for r in rows {
             let bar = decode_bar(r, &table)?;
@@ -158,19 +228,39 @@ impl CoolStore {
         n: u32,
         until: Option<TradeDate>,
     ) -> Result<BTreeMap<StockCode, Vec<Kline>>> {
-        let end = match until {
-            Some(u) => u,
-            None => match self.latest_date(codes).await? {
-                Some(d) => d,
-                None => return Ok(codes.iter().map(|c| (*c, Vec::new())).collect()),
-            },
+        // Without an end date, the first window starts a window's length before the newest
+        // bar this store has seen (for these codes, else for any) and is open-ended, so bars
+        // written since (by anyone) come back too and the window is right however stale the
+        // hint; the first time, the server finds the newest bar itself, in the same query.
+        // The newest bar found is then the end of any wider window.
+        let (mut found, end) = match until {
+            Some(end) => (self.bars_between(codes, Span::Dates(window_start(end, n, 0), end)).await?, end),
+            None => {
+                let span = match self.latest_hint(codes) {
+                    Some(hint) => Span::From(window_start(hint, n, 0)),
+                    None => Span::BeforeLatest(window_days(n, 0)),
+                };
+                let mut found = self.bars_between(codes, span).await?;
+                if found.values().all(Vec::is_empty) && matches!(span, Span::From(_)) {
+                    // Nothing since the hint: the bars it saw are gone; ask the server.
+                    found = self.bars_between(codes, Span::BeforeLatest(window_days(n, 0))).await?;
+                }
+                for (code, bars) in &found {
+                    if let Some(last) = bars.last() {
+                        self.saw_latest(*code, last.date);
+                    }
+                }
+                match found.values().flatten().map(|k| k.date).max() {
+                    Some(end) => (found, end),
+                    None => return Ok(found),
+                }
+            }
         };
         let mut done: BTreeMap<StockCode, Vec<Kline>> = BTreeMap::new();
-        let mut pending: Vec<StockCode> = codes.to_vec();
+        let mut pending: Vec<StockCode> = Vec::new();
         let mut widen = 0;
-        while !pending.is_empty() {
+        loop {
             let start = window_start(end, n, widen);
-            let found = self.bars_between(&pending, start, end).await?;
             let exhausted = reaches_first_day(start) || widen >= 16;
             pending.clear();
             for (code, mut bars) in found {
@@ -182,32 +272,12 @@ impl CoolStore {
                     pending.push(code);
                 }
             }
+            if pending.is_empty() {
+                return Ok(done);
+            }
             widen += 1;
+            found = self.bars_between(&pending, Span::Dates(window_start(end, n, widen), end)).await?;
         }
-        Ok(done)
-    }
-
-    /// The newest date any of `codes` has a bar for.
-    async fn latest_date(&self, codes: &[StockCode]) -> Result<Option<TradeDate>> {
-        let table = self.klines_table();
-        let names: Vec<&str> = codes.iter().map(StockCode::as_str).collect();
-        // max() over the primary key: a cheap read of each part's last granules.
-        let (days, rows) = self
-            .request(
-                self.server()
-                    .query(&format!(
-                        "SELECT max(date), count() FROM {table} WHERE code IN (SELECT arrayJoin(?))"
-                    ))
-                    .bind(names)
-                    .fetch_one::<(u16, u64)>(),
-            )
-            .await?;
-        if rows == 0 {
-            return Ok(None);
-        }
-        TradeDate::from_days_since_epoch(days)
-            .map(Some)
-            .map_err(|e| StoreError::corrupt(table, None, e.to_string()))
     }
 }
 
@@ -267,29 +337,6 @@ pub(crate) fn check_bar(k: &Kline) -> Result<()> {
     Ok(())
 }
 
-impl CoolStore {
-    /// Sends checked bars in one insert with one new write version; within the insert the
-    /// last bar of a key wins, as a later insert's would.
-    pub(crate) async fn send_bars(&self, bars: &[Kline]) -> Result<()> {
-        let mut latest: BTreeMap<(StockCode, TradeDate), &Kline> = BTreeMap::new();
-        for k in bars {
-            latest.insert((k.code, k.date), k);
-        }
-        if latest.is_empty() {
-            return Ok(());
-        }
-        let ver = next_version();
-        self.request(async {
-            let mut insert = self.in_database().insert::<KlineIn<'_>>("klines").await?;
-            for k in latest.values() {
-                insert.write(&encode_bar(k, ver)).await?;
-            }
-            insert.end().await
-        })
-        .await
-    }
-}
-
 fn check_codes(codes: &[StockCode]) -> Result<()> {
     if codes.len() > MAX_CODES {
         return Err(StoreError::invalid(
@@ -304,11 +351,26 @@ fn check_codes(codes: &[StockCode]) -> Result<()> {
 #[async_trait]
 impl KlineStore for CoolStore {
     async fn write_klines(&self, batch: &[Kline]) -> Result<u64> {
-        // Checked whole before anything is sent.
+        // Checked whole before anything is sent, and sent in one insert (one block: all or
+        // nothing) with one version; within it the last bar of a key wins, as a later call's
+        // would.
+        let mut latest: BTreeMap<(StockCode, TradeDate), &Kline> = BTreeMap::new();
         for k in batch {
             check_bar(k)?;
+            latest.insert((k.code, k.date), k);
         }
-        self.send_bars(batch).await?;
+        if latest.is_empty() {
+            return Ok(0);
+        }
+        let ver = next_version();
+        self.request(async {
+            let mut insert = self.in_database().insert::<KlineIn<'_>>("klines").await?;
+            for k in latest.values() {
+                insert.write(&encode_bar(k, ver)).await?;
+            }
+            insert.end().await
+        })
+        .await?;
         Ok(batch.len() as u64)
     }
 
@@ -327,7 +389,7 @@ impl KlineStore for CoolStore {
             return Ok(BTreeMap::new());
         }
         match range {
-            KlineRange::Dates(r) => self.bars_between(codes, r.start, r.end).await,
+            KlineRange::Dates(r) => self.bars_between(codes, Span::Dates(r.start, r.end)).await,
             KlineRange::Last { n, until } => self.last_bars(codes, n, until).await,
         }
     }
@@ -399,5 +461,80 @@ impl KlineStore for CoolStore {
                     .map_err(|e| StoreError::corrupt(format!("clickhouse:{table}"), None, e.to_string()))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    fn round_trip(k: &Kline) -> Kline {
+        let i = encode_bar(k, 7);
+        let row = KlineRow {
+            code: i.code.to_owned(),
+            date: i.date,
+            close: i.close,
+            open_off: i.open_off,
+            high_off: i.high_off,
+            low_off: i.low_off,
+            pscale: i.pscale,
+            volume: i.volume,
+            vscale: i.vscale,
+            amount_off: i.amount_off,
+            ascale: i.ascale,
+        };
+        decode_bar(row, "t").unwrap()
+    }
+
+    fn bar(close: f64, volume: u64, amount: f64) -> Kline {
+        let p = |v: f64| Price::new("p", v).unwrap();
+        Kline {
+            code: StockCode::parse("600000.SH").unwrap(),
+            date: TradeDate::parse("2024-10-09").unwrap(),
+            open: p(close),
+            high: p(close * 1.01),
+            low: p(close * 0.99),
+            close: p(close),
+            volume: Volume::new(volume),
+            amount,
+        }
+    }
+
+    #[test]
+    fn lots_and_amount_offsets_are_small_and_exact() {
+        let k = bar(10.35, 1_234_500, 12_781_234.56);
+        let i = encode_bar(&k, 1);
+        assert_eq!((i.volume, i.vscale), (12_345, 2), "whole lots");
+        // 1,234,500 × 10.35 = 12,777,075.00; the amount is 12,781,234.56: 415,956 fen off.
+        assert_eq!((i.amount_off, i.ascale), (415_956, 2));
+        assert_eq!(round_trip(&k), k);
+    }
+
+    #[test]
+    fn odd_lots_raw_bits_and_overflow_round_trip_bit_for_bit() {
+        for k in [
+            bar(10.35, 1_234_567, 12_781_234.56),        // an odd lot
+            bar(0.1 + 0.2, 100, 1.0),                    // raw price bits: no prediction
+            bar(10.0, 300, 0.1 + 0.2),                   // raw amount bits
+            bar(99_999.99, u64::MAX / 100 * 100, 1e300), // the product overflows
+            bar(10.0, 0, 0.0),
+            bar(1.005, 100, 100.5), // price at scale 3, amount at scale 1
+        ] {
+            let back = round_trip(&k);
+            assert_eq!(back.volume, k.volume);
+            assert_eq!(back.amount.to_bits(), k.amount.to_bits(), "{k:?}");
+            assert_eq!(back.close.get().to_bits(), k.close.get().to_bits());
+        }
+        assert_eq!(encode_bar(&bar(10.35, 1_234_567, 1.0), 1).vscale, 0);
+    }
+
+    #[test]
+    fn the_prediction_rounds_when_the_amount_has_fewer_decimals() {
+        // 333 × 1.005 (1005 at scale 3) = 334.665 → 334.7 at scale 1 (3347), half away from zero.
+        assert_eq!(predicted_amount(333, 1005, 3, 1), 3347);
+        assert_eq!(predicted_amount(100, 1035, 2, 2), 103_500);
+        assert_eq!(predicted_amount(100, 1035, 2, 4), 10_350_000);
+        assert_eq!(predicted_amount(100, 1035, crate::scaled::RAW, 2), 0);
+        assert_eq!(predicted_amount(u64::MAX, i64::MAX, 0, 15), 0, "does not fit: no prediction");
     }
 }

@@ -20,7 +20,7 @@ mod storage;
 mod store;
 mod trades;
 
-pub use config::CoolConfig;
+pub use config::{CoolConfig, WireCompression};
 pub use kline_writer::{DEFAULT_BATCH_ROWS, KlineWriter};
 pub use klines::{CodeSpan, MAX_CODES};
 pub use schema::{CoolMigration, ServerVersion};

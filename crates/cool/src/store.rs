@@ -18,6 +18,10 @@ pub struct CoolStore {
     server: clickhouse::Client,
     config: CoolConfig,
     version: ServerVersion,
+    /// The newest bar date seen per code: where "the last N bars" starts looking.
+    latest: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<tierstore_model::StockCode, tierstore_model::TradeDate>>,
+    >,
 }
 
 impl std::fmt::Debug for CoolStore {
@@ -40,10 +44,19 @@ impl CoolStore {
         if let Some(p) = config.password() {
             server = server.with_password(p);
         }
+        server = server.with_compression(match config.compression {
+            crate::config::WireCompression::Lz4 => clickhouse::Compression::Lz4,
+            crate::config::WireCompression::None => clickhouse::Compression::None,
+        });
         for (name, value) in &config.settings {
             server = server.with_setting(name, value);
         }
-        let mut store = CoolStore { server, config, version: ServerVersion { major: 0, minor: 0 } };
+        let mut store = CoolStore {
+            server,
+            config,
+            version: ServerVersion { major: 0, minor: 0 },
+            latest: Default::default(),
+        };
         store.version = ServerVersion::parse(&store.version().await?);
         Ok(store)
     }
@@ -74,6 +87,22 @@ impl CoolStore {
             f.await.map_err(|e| from_clickhouse(&self.config, e))
         })
         .await
+    }
+
+    /// The newest bar date this store has seen for any of `codes`, if it has seen all of them.
+    pub(crate) fn latest_hint(
+        &self,
+        codes: &[tierstore_model::StockCode],
+    ) -> Option<tierstore_model::TradeDate> {
+        let seen = self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        codes.iter().map(|c| seen.get(c).copied()).collect::<Option<Vec<_>>>()?.into_iter().max()
+    }
+
+    /// Records the newest date of bars just read.
+    pub(crate) fn saw_latest(&self, code: tierstore_model::StockCode, date: tierstore_model::TradeDate) {
+        let mut seen = self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let e = seen.entry(code).or_insert(date);
+        *e = (*e).max(date);
     }
 
     /// The configuration in use.
@@ -117,5 +146,25 @@ pub(crate) fn next_version() -> u64 {
             Ok(_) => return next,
             Err(seen) => last = seen,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_always_grow_across_threads() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| (0..1000).map(|_| next_version()).collect::<Vec<_>>()))
+            .collect();
+        let per_thread: Vec<Vec<u64>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        for v in &per_thread {
+            assert!(v.windows(2).all(|w| w[1] > w[0]), "each caller sees them grow");
+        }
+        let mut all: Vec<u64> = per_thread.concat();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), 4000, "no version is handed out twice");
     }
 }

@@ -120,6 +120,16 @@ async fn the_bulk_writer_sends_batches_and_later_bars_win() {
     let day = TradeDate::from_days_since_epoch(10_005).unwrap();
     let got = store.klines(&c, KlineRange::Dates(tierstore_model::DateRange::day(day))).await.unwrap();
     assert_eq!(got[0].close.get(), 21.0);
+    // The same date twice inside one open batch: the later bar still wins.
+    let mut writer = store.kline_writer(100).unwrap();
+    writer.write(bar(&c, 30_000, 20.0, 19.9, 20.5, 19.5, 1.0)).await.unwrap();
+    writer.write(bar(&c, 30_001, 20.0, 19.9, 20.5, 19.5, 1.0)).await.unwrap();
+    writer.write(bar(&c, 30_000, 22.0, 21.9, 22.5, 21.5, 3.0)).await.unwrap();
+    assert_eq!(writer.finish().await.unwrap(), 3);
+    let day = TradeDate::from_days_since_epoch(30_000).unwrap();
+    let got = store.klines(&c, KlineRange::Dates(tierstore_model::DateRange::day(day))).await.unwrap();
+    assert_eq!((got.len(), got[0].close.get(), got[0].amount), (1, 22.0, 3.0));
+
     let err = store.kline_writer(0).unwrap_err();
     assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "batch_rows"), "{err:?}");
     let mut bad = bar(&c, 1, 10.0, 10.0, 10.0, 10.0, 1.0);
@@ -127,4 +137,37 @@ async fn the_bulk_writer_sends_batches_and_later_bars_win() {
     let mut writer = store.kline_writer(10).unwrap();
     let err = writer.write(bad).await.unwrap_err();
     assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "high"), "{err:?}");
+}
+
+/// "The last N bars" remembers where each code's bars ended, to read one window next time; bars
+/// written since by another client, or removed since, still give the right answer.
+#[tokio::test]
+async fn last_n_is_right_after_other_writers_move_the_end() {
+    let (db, reader) = setup().await;
+    let writer = CoolStore::connect(reader.config().clone()).await.unwrap();
+    let c = StockCode::parse("600519.SH").unwrap();
+    let bars = |from: u16, to: u16| -> Vec<Kline> {
+        (from..to).map(|d| bar(&c, 19_000 + d, 100.0 + f64::from(d), 100.0, 600.0, 99.0, 1.0)).collect()
+    };
+    writer.write_klines(&bars(0, 100)).await.unwrap();
+    let last5 = reader.klines(&c, KlineRange::last(5).unwrap()).await.unwrap();
+    assert_eq!(last5, bars(95, 100));
+    // Another client adds 300 days: the reader's remembered end is now far behind.
+    writer.write_klines(&bars(100, 400)).await.unwrap();
+    let last5 = reader.klines(&c, KlineRange::last(5).unwrap()).await.unwrap();
+    assert_eq!(last5, bars(395, 400), "newer bars than the remembered end");
+    // The table is emptied and refilled with older bars only: the remembered end is ahead.
+    db.execute(&format!("TRUNCATE TABLE {}.klines", db.name())).await;
+    writer.write_klines(&bars(0, 50)).await.unwrap();
+    let last5 = reader.klines(&c, KlineRange::last(5).unwrap()).await.unwrap();
+    assert_eq!(last5, bars(45, 50), "the remembered end is gone");
+    // A code never read starts from the newest date seen of any code: one that stopped
+    // trading long before still gets its last bars, and one never traded none.
+    let old = StockCode::parse("000002.SZ").unwrap();
+    let early: Vec<Kline> = (0..10).map(|d| bar(&old, 18_000 + d, 10.0, 10.0, 10.5, 9.5, 1.0)).collect();
+    writer.write_klines(&early).await.unwrap();
+    let last3 = reader.klines(&old, KlineRange::last(3).unwrap()).await.unwrap();
+    assert_eq!(last3, early[7..].to_vec());
+    let none = StockCode::parse("000003.SZ").unwrap();
+    assert!(reader.klines(&none, KlineRange::last(3).unwrap()).await.unwrap().is_empty());
 }

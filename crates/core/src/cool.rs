@@ -1,7 +1,10 @@
 //! The cool tier as operators reach it: the ClickHouse schema (and, as the cool-tier issue
 //! lands, its stores), over the configured server.
 
-pub use tierstore_cool::{CoolConfig, CoolMigration, CoolStore, ServerVersion};
+pub use tierstore_cool::{
+    AccountTradeStats, CoolConfig, CoolMigration, CoolStore, DEFAULT_BATCH_ROWS, KlineWriter, ServerVersion,
+    TableStorage, WireCompression,
+};
 use tierstore_model::StoreError;
 
 use crate::Config;

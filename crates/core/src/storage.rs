@@ -1,11 +1,11 @@
 //! The compression report: what the kline table takes on disk per row, and how that compares
 //! with the CSV folder the bars came from.
 
+use std::path::Path;
+
 use tierstore_cool::{CoolStore, TableStorage};
 use tierstore_legacy::tools::inspect::{KlineFolderSize, kline_folder_size};
 use tierstore_model::Result;
-
-use crate::config::Config;
 
 /// The kline table's size beside the legacy kline folder's.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -24,11 +24,12 @@ pub struct KlineStorageReport {
     pub ratio: Option<f64>,
 }
 
-/// The report for the configured ClickHouse and kline folder.
-pub async fn kline_storage(config: &Config, store: &CoolStore) -> Result<KlineStorageReport> {
+/// The report for a ClickHouse store and, when there is one, the kline folder its bars came
+/// from (the configuration's `legacy.daily_dir`).
+pub async fn kline_storage(store: &CoolStore, daily_dir: Option<&Path>) -> Result<KlineStorageReport> {
     let table = store.storage("klines").await?;
     // A few thousand stat calls: brief enough not to need a blocking thread.
-    let csv = config.legacy.daily_dir.as_deref().map(kline_folder_size).transpose()?;
+    let csv = daily_dir.map(kline_folder_size).transpose()?;
     let per_row = |bytes: u64| (table.rows > 0).then(|| bytes as f64 / table.rows as f64);
     Ok(KlineStorageReport {
         bytes_per_row: table.bytes_per_row(),

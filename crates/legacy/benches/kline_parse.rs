@@ -10,21 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tierstore_legacy::format::klines;
-use tierstore_legacy::synth::{DatasetSpec, generate};
+use tierstore_legacy::synth::{BENCH_DATASET, bench_dataset_dir, ensure_generated};
 
-const STOCKS: u32 = 5_000;
-const DAYS: u32 = 1_250;
 const PASSES: usize = 3;
-
-fn dataset_dir() -> PathBuf {
-    if let Ok(d) = std::env::var("TIERSTORE_BENCH_DATA") {
-        return PathBuf::from(d);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("bench-data").join(format!("legacy-{STOCKS}x{DAYS}-seed1"))
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -35,28 +23,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn main() {
-    let dir = dataset_dir();
-    let marker = dir.join(".complete");
-    if !marker.exists() {
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir).expect("clearing an incomplete dataset");
-        }
-        let spec = DatasetSpec {
-            accounts: 3,
-            positions: 30,
-            trades: 100_000,
-            stocks: STOCKS,
-            days: DAYS,
-            seed: 1,
-            windows: false,
-        };
-        let started = Instant::now();
-        let summary = generate(&spec, &dir, &|| {}).expect("generating the dataset");
+    let dir = bench_dataset_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let (stocks, days) = (BENCH_DATASET.stocks, BENCH_DATASET.days);
+    let started = Instant::now();
+    if let Some(summary) = ensure_generated(&BENCH_DATASET, &dir).expect("generating the dataset") {
         let took = started.elapsed();
-        std::fs::write(&marker, b"").expect("marker");
         let rows = summary.totals.kline_rows;
         println!(
-            "gen_legacy: {STOCKS} stocks x {DAYS} days = {rows} kline rows (+ 3 x 100,000 trades) in {:.2} s ({:.2} M rows/s, {} threads)",
+            "gen_legacy: {stocks} stocks x {days} days = {rows} kline rows (+ 3 x 100,000 trades) in {:.2} s ({:.2} M rows/s, {} threads)",
             took.as_secs_f64(),
             rows as f64 / took.as_secs_f64() / 1e6,
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

@@ -42,6 +42,15 @@ impl ClickhouseDatabase {
         &self.url
     }
 
+    /// The single number a query of the test's own returns (`SELECT count() ...`); panics
+    /// with the server's message if it fails.
+    pub async fn number(&self, sql: &str) -> u64 {
+        match client(&self.url).query(sql).fetch_one::<u64>().await {
+            Ok(n) => n,
+            Err(e) => panic!("test query failed: {e}\n{sql}"),
+        }
+    }
+
     /// Runs a statement of the test's own (a trap table, a look at `system.parts`); panics
     /// with the server's message if it fails.
     pub async fn execute(&self, sql: &str) {

@@ -12,6 +12,7 @@ use std::future::Future;
 
 use tierstore_model::SecretUrl;
 
+pub mod bench;
 mod clickhouse_db;
 mod mysql_db;
 mod postgres_db;

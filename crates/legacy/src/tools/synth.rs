@@ -144,6 +144,46 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     std::fs::write(path, bytes).map_err(|e| io_error(path, "cannot write", &e))
 }
 
+/// The dataset the benchmarks share: 5,000 stocks × 1,250 days (6.25 M kline rows) and three
+/// accounts of 100,000 journal rows.
+pub const BENCH_DATASET: DatasetSpec = DatasetSpec {
+    accounts: 3,
+    positions: 30,
+    trades: 100_000,
+    stocks: 5_000,
+    days: 1_250,
+    seed: 1,
+    windows: false,
+};
+
+/// Where benchmarks keep [`BENCH_DATASET`]: `$TIERSTORE_BENCH_DATA`, else
+/// `<target>/bench-data/legacy-5000x1250-seed1` under `$CARGO_TARGET_DIR` or `default_target`.
+pub fn bench_dataset_dir(default_target: &Path) -> PathBuf {
+    if let Some(d) = std::env::var_os("TIERSTORE_BENCH_DATA") {
+        return PathBuf::from(d);
+    }
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| default_target.to_path_buf(), PathBuf::from);
+    let s = &BENCH_DATASET;
+    target.join("bench-data").join(format!("legacy-{}x{}-seed{}", s.stocks, s.days, s.seed))
+}
+
+/// Generates `spec` under `dir` unless a complete copy is there (a `.complete` marker, written
+/// last); an incomplete one is removed first. Returns what was written when it generated.
+pub fn ensure_generated(spec: &DatasetSpec, dir: &Path) -> Result<Option<DatasetSummary>, StoreError> {
+    let marker = dir.join(".complete");
+    if marker.exists() {
+        return Ok(None);
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .map_err(|e| io_error(dir, "cannot clear an incomplete dataset in", &e))?;
+    }
+    let summary = generate(spec, dir, &|| {})?;
+    write(&marker, b"")?;
+    Ok(Some(summary))
+}
+
 /// Writes the dataset under `out` (which must be empty or absent): one directory per
 /// account and `_daily/`. `progress` is called once per kline file written.
 pub fn generate(

@@ -44,7 +44,7 @@ pub async fn run(config_path: Option<&Path>, args: &HealthArgs) -> Result<ExitCo
 
 async fn storage(config: &Config) -> tierstore::model::Result<KlineStorageReport> {
     let store = tierstore::cool::connect(config).await?;
-    kline_storage(config, &store).await
+    kline_storage(&store, config.legacy.daily_dir.as_deref()).await
 }
 
 fn print_storage(r: &KlineStorageReport) {
