@@ -93,7 +93,7 @@ pub(crate) fn encode_bar(k: &Kline, ver: u64) -> KlineIn<'_> {
     let off = |v: i64| if pscale == crate::scaled::RAW { v } else { v - close };
     let ([amount], ascale) = encode([k.amount]);
     let shares = k.volume.get();
-    let (volume, vscale) = if shares % LOT == 0 { (shares / LOT, 2) } else { (shares, 0) };
+    let (volume, vscale) = if shares.is_multiple_of(LOT) { (shares / LOT, 2) } else { (shares, 0) };
     KlineIn {
         code: k.code.as_str(),
         date: k.date.days_since_epoch(),
