@@ -37,11 +37,13 @@ pub fn run(opts: &CiOptions) -> Result<()> {
 fn checks(running: &[services::Running]) -> Result<()> {
     let root = crate::project_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let chdb = crate::chdb::ensure().context("installing chDB for the modern-server SQL test")?;
     let with_env = |c: &mut Command| {
         c.current_dir(&root);
         for r in running {
             c.env(r.service.env_var(), &r.url);
         }
+        c.env(crate::chdb::ENV, &chdb);
     };
 
     let mut fmt = Command::new(&cargo);

@@ -8,6 +8,7 @@
 //! links it, so it builds fast and keeps working when the workspace does not compile.
 
 pub mod bench;
+pub mod chdb;
 pub mod ci;
 pub mod cmd;
 pub mod fuzz;

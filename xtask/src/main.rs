@@ -34,6 +34,9 @@ enum Task {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// Install chDB (an embedded current ClickHouse, for the modern-server SQL test) if
+    /// missing, and print the line that makes it reachable for tests.
+    Chdb,
     /// What CI runs: services up, fmt --check, clippy -D warnings, all tests, services down.
     Ci {
         /// Leave the services this run started running.
@@ -109,6 +112,11 @@ fn main() -> Result<()> {
     match cli.task {
         Task::Ci { keep_services } => xtask::ci::run(&xtask::ci::CiOptions { keep_services }),
         Task::Bench { names } => xtask::bench::run(&names),
+        Task::Chdb => {
+            let python = xtask::chdb::ensure()?;
+            println!("export {}={}", xtask::chdb::ENV, python.display());
+            Ok(())
+        }
         Task::Fuzz { targets, seconds } => xtask::fuzz::run(&targets, seconds),
         Task::Services { action: ServicesAction::Up(which) } => {
             let running = services::up(&layout, &which.wanted())?;
