@@ -66,14 +66,30 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     })
 }
 
-/// Appends `bytes` (whole lines) with one `write` on a file opened for append, then fsyncs.
-pub fn append(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let result = (|| -> io::Result<()> {
+/// Appends `bytes` (whole lines) with one `write` on a file opened for append, then fsyncs;
+/// returns the offset the bytes were written at (past anything another process appended
+/// since the caller last looked).
+pub fn append(path: &Path, bytes: &[u8]) -> Result<u64, StoreError> {
+    let result = (|| -> io::Result<u64> {
+        use std::io::Seek;
         let mut f = OpenOptions::new().append(true).open(path)?;
         f.write_all(bytes)?;
-        f.sync_data()
+        // With O_APPEND the write went to the end as it was then, whoever else appended before.
+        let end = f.stream_position()?;
+        f.sync_data()?;
+        Ok(end - bytes.len() as u64)
     })();
     result.map_err(|e| io_error(path, "cannot append to", &e))
+}
+
+/// The first `len` bytes of a file, for reading what lies before an offset.
+pub fn open_prefix(
+    path: &Path,
+    len: u64,
+    buffer: usize,
+) -> Result<io::BufReader<io::Take<File>>, StoreError> {
+    let file = File::open(path).map_err(|e| io_error(path, "cannot read", &e))?;
+    Ok(io::BufReader::with_capacity(buffer, file.take(len)))
 }
 
 /// Reads a file; `Ok(None)` when it does not exist.

@@ -198,3 +198,49 @@ fn the_helpers_agree_with_each_other() {
     assert_eq!(t.time.to_rfc3339(), "2024-10-10T01:00:01+00:00");
     assert_eq!((t.price.get(), t.volume.get(), t.remark.as_str()), (11.001, 200_200, "止盈,回落1%"));
 }
+
+/// Our appends race another writer appending whole rows without our lock (as the Python
+/// program does): every identity we hand out must be the ordinal our row really got — the
+/// row at that ordinal is ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_stay_right_when_another_writer_appends_between_our_count_and_write() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("prod_pwc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("deal_hist.csv");
+    std::fs::write(&path, HEADER).unwrap();
+    let mut accounts = BTreeMap::new();
+    accounts.insert(acct(), dir.clone());
+    let store = LegacyStore::open(LegacyConfig::new(accounts, None)).await.unwrap();
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let other = {
+        let (stop, path) = (stop.clone(), path.clone());
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // One write per whole row, as csv.writer's flush of a line buffer does.
+                f.write_all(row(3).as_bytes()).unwrap();
+                n += 1;
+                std::thread::sleep(Duration::from_micros(50));
+            }
+            n
+        })
+    };
+    let mut ours = Vec::new();
+    for i in 0..300 {
+        let t = Trade { seq: None, remark: format!("ours-{i}"), ..trade(0) };
+        let id = store.append_trades(&[t]).await.unwrap();
+        ours.push((id[0].seq, format!("ours-{i}")));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let theirs = other.join().unwrap();
+    let all = store.trades(&TradeQuery::default()).await.unwrap();
+    let by_seq: BTreeMap<u64, &str> = all.iter().map(|t| (t.seq.unwrap(), t.remark.as_str())).collect();
+    assert_eq!(all.len() as u64, 300 + theirs, "every row of both writers");
+    for (seq, remark) in &ours {
+        assert_eq!(by_seq.get(seq).copied(), Some(remark.as_str()), "the row at #{seq} is not ours");
+    }
+    eprintln!("{theirs} rows of the other writer interleaved with our 300");
+}

@@ -67,18 +67,20 @@ fn read_trades(dirs: &[(AccountId, PathBuf)], tz: chrono_tz::Tz, query: &TradeQu
     Ok(out)
 }
 
-/// What a journal holds now: its number of rows, and its rows at the ordinals in `wanted`
-/// (readable or not), to compare a replayed trade with.
+/// What a journal holds now: its length in bytes as read, its number of rows, and its rows
+/// at the ordinals in `wanted` (readable or not), to compare a replayed trade with.
 fn journal_rows(
     path: &Path,
     account: &AccountId,
     tz: chrono_tz::Tz,
     wanted: &BTreeSet<u64>,
-) -> Result<(u64, BTreeMap<u64, Result<Trade>>)> {
+) -> Result<(u64, u64, BTreeMap<u64, Result<Trade>>)> {
     let mut found = BTreeMap::new();
-    let Some(mut reader) = open_journal(path, account.clone(), tz, Tail::Leave)? else {
-        return Ok((0, found));
+    let Some(source) = fsio::open_snapshot(path, SNIFF)? else {
+        return Ok((0, 0, found));
     };
+    let len = source.get_ref().limit();
+    let mut reader = JournalReader::new(path, source, account.clone(), tz, Tail::Leave)?;
     let mut rows = 0;
     while let Some((_, row)) = reader.next_row() {
         if reader.rows() == rows {
@@ -90,7 +92,19 @@ fn journal_rows(
             found.insert(rows, row);
         }
     }
-    Ok((rows, found))
+    Ok((len, rows, found))
+}
+
+/// The rows of a journal before byte `offset` (whole rows only).
+fn rows_before(path: &Path, offset: u64, account: &AccountId, tz: chrono_tz::Tz) -> Result<u64> {
+    let mut reader =
+        JournalReader::new(path, fsio::open_prefix(path, offset, SNIFF)?, account.clone(), tz, Tail::Leave)?;
+    while let Some((_, row)) = reader.next_row() {
+        if reader.rows() == 0 {
+            return Err(row.err().unwrap_or_else(|| StoreError::corrupt(path, None, "unreadable")));
+        }
+    }
+    Ok(reader.rows())
 }
 
 /// The rows to append, and the identity of each row of the batch by its place in the call.
@@ -148,6 +162,9 @@ fn plan_append(
 #[async_trait]
 impl TradeStore for LegacyStore {
     async fn append_trades(&self, trades: &[Trade]) -> Result<Vec<TradeId>> {
+        if trades.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut by_account: BTreeMap<AccountId, Vec<(usize, Trade)>> = BTreeMap::new();
         for (at, t) in trades.iter().enumerate() {
             t.validate()?;
@@ -168,8 +185,11 @@ impl TradeStore for LegacyStore {
                 let path = dir.join(DEALS);
                 let batch = &by_account[account];
                 let replayed: BTreeSet<u64> = batch.iter().filter_map(|(_, t)| t.seq).collect();
-                let (rows, existing) = journal_rows(&path, account, config.timezone, &replayed)?;
+                let (len, rows, existing) = journal_rows(&path, account, config.timezone, &replayed)?;
                 let (append, assigned) = plan_append(&path, batch, rows, &existing)?;
+                let appended_at: Vec<usize> =
+                    assigned.iter().filter(|(_, id)| id.seq > rows).map(|(at, _)| *at).collect();
+                let given = batch.iter().any(|(_, t)| t.seq.is_some_and(|s| s > rows));
                 for (at, id) in assigned {
                     ids[at] = Some(id);
                 }
@@ -188,10 +208,35 @@ impl TradeStore for LegacyStore {
                     config.platform.text_eol(),
                     &config.timezone,
                 )?;
-                writes.push((path, layout.is_some(), bytes));
+                writes.push((account, path, layout.is_some(), bytes, len, rows, appended_at, given));
             }
-            for (path, exists, bytes) in writes {
-                if exists { fsio::append(&path, &bytes)? } else { fsio::atomic_write(&path, &bytes)? }
+            for (account, path, exists, bytes, len, rows, appended_at, given) in writes {
+                if !exists {
+                    fsio::atomic_write(&path, &bytes)?;
+                    continue;
+                }
+                let offset = fsio::append(&path, &bytes)?;
+                if offset == len {
+                    continue;
+                }
+                // The Python program appended between our count and our write (it does not
+                // take our lock): our rows follow its rows, so their ordinals do too.
+                let before = rows_before(&path, offset, account, config.timezone)?;
+                for (k, at) in appended_at.iter().enumerate() {
+                    ids[*at] = Some(TradeId { account: account.clone(), seq: before + k as u64 + 1 });
+                }
+                if given && before != rows {
+                    return Err(StoreError::conflict(
+                        "trade",
+                        TradeId { account: account.clone(), seq: rows + 1 },
+                        format!(
+                            "{} grew while appending: the rows were written as #{}..#{}, not as the ordinals given",
+                            path.display(),
+                            before + 1,
+                            before + appended_at.len() as u64
+                        ),
+                    ));
+                }
             }
             Ok(ids.into_iter().flatten().collect())
         })
