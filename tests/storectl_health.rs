@@ -263,8 +263,18 @@ async fn health_reports_kline_bytes_per_row_and_the_csv_ratio() {
     assert_eq!(
         columns,
         [
-            "code", "date", "close", "open_off", "high_off", "low_off", "pscale", "volume", "amount",
-            "ascale", "ver"
+            "code",
+            "date",
+            "close",
+            "open_off",
+            "high_off",
+            "low_off",
+            "pscale",
+            "volume",
+            "vscale",
+            "amount_off",
+            "ascale",
+            "ver"
         ]
     );
 

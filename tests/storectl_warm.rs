@@ -283,7 +283,7 @@ async fn the_clickhouse_schema_beside_the_warm_one() {
     op.env.push(("TIERSTORE_CLICKHOUSE_DATABASE", ch.name().to_owned()));
     let up = op.json(&["schema", "up"]);
     assert_eq!(up["warm"]["applied"].as_array().unwrap().len(), 4);
-    assert_eq!(up["cool"]["applied"], json!(["0001_assets", "0002_klines"]));
+    assert_eq!(up["cool"]["applied"], json!(["0001_assets", "0002_klines", "0003_trades"]));
     assert_eq!(up["cool"]["database"], json!(ch.name()));
     let again = op.json(&["schema", "up", "--tier", "cool"]);
     assert!(again.get("warm").is_none(), "{again}");
@@ -293,7 +293,8 @@ async fn the_clickhouse_schema_beside_the_warm_one() {
         status["cool"]["migrations"],
         json!([
             {"version": 1, "name": "0001_assets", "applied": true},
-            {"version": 2, "name": "0002_klines", "applied": true}
+            {"version": 2, "name": "0002_klines", "applied": true},
+            {"version": 3, "name": "0003_trades", "applied": true}
         ])
     );
     let (code, err) = op.code(&["schema", "down", "--all", "--yes", "--tier", "cool"], "");

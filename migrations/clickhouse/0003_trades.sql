@@ -1,10 +1,9 @@
 -- The trade journal: one row per trade identity (account, seq), seq being the ordinal of the
 -- row in the account's journal; the highest `ver` wins and reads use FINAL, so the same row
 -- written again is one trade, while identical journal lines (different ordinals) are two.
--- The sorting key is (account, date, seq) so that a date range of one account reads only
--- its own granules. A journal line never changes its date (the journal is append-only), so
--- the date adds nothing to the identity; a line edited to another day would be a second row
--- here, which verify reports. No partitions: ReplacingMergeTree replaces only within one.
+-- The sorting key is the identity alone (a key with the date in it would keep two rows of
+-- one trade whose time was corrected across midnight), and there are no partitions:
+-- ReplacingMergeTree replaces only within one.
 -- `time` is the UTC instant, `date` the
 -- market-local date the writer computed; `label` is the journal's label verbatim (`kind` its
 -- English name, `other` for unknown labels); `amount_fen` is price × volume rounded to the
@@ -27,4 +26,4 @@ CREATE TABLE IF NOT EXISTS {db}.trades (
     strategy {lc:String},
     ver UInt64
 ) ENGINE = ReplacingMergeTree(ver)
-ORDER BY (account, date, seq)
+ORDER BY (account, seq)

@@ -278,7 +278,8 @@ fn fills(env: &TradeEnv) -> Vec<Trade> {
         f(a, "2024-11-04 10:00:00", "600000.SH", sell, 10.01, 3),
         // X: 200 sold, 150 held: 150 × (12 − 11) = 150.00, the other 50 realise nothing.
         f(a, "2024-11-04 10:01:00", "000001.SZ", sell, 12.0, 200),
-        // Z: average 30.02 / 3 = 10.00666…; 3 × 11 − 30.02 = 2.98 exactly.
+        // Z: average 30.02 / 3 = 10.00666…, so 3 × (11 − average) is 2.97999… in 28 digits:
+        // rounded to the fen, 2.98 (33 − 30.02 exactly).
         f(a, "2025-01-02 10:00:00", "300750.SZ", buy, 10.0, 1),
         f(a, "2025-01-02 10:01:00", "300750.SZ", buy, 10.01, 2),
         f(a, "2025-01-03 10:00:00", "300750.SZ", sell, 11.0, 3),
@@ -366,6 +367,42 @@ pub async fn realised_profit_by_hand(store: &dyn TradeStore, env: &TradeEnv) {
     );
 }
 
+/// Realised profit is summed per bucket and then rounded half away from zero to the fen:
+/// each case here comes out differently under banker's rounding or rounding per fill.
+pub async fn profit_rounds_half_away_from_zero_per_bucket(store: &dyn TradeStore, env: &TradeEnv) {
+    let tz = &env.timezone;
+    let a = &env.accounts[0];
+    let f = |local, kind: &OrderKind, price, volume| {
+        trade(tz, a, local, "000001.SZ", "平安银行", kind.clone(), "", price, volume)
+    };
+    let (buy, sell) = (&OrderKind::BuyFill, &OrderKind::SellFill);
+    store
+        .append_trades(&numbered(vec![
+            // January: 1 × (10.025 − 10) = 0.025 → 0.03 (banker's rounding: 0.02).
+            f("2024-01-02 10:00:00", buy, 10.0, 1),
+            f("2024-01-03 10:00:00", sell, 10.025, 1),
+            // February: 1 × (9.975 − 10) = −0.025 → −0.03 (banker's: −0.02).
+            f("2024-02-01 10:00:00", buy, 10.0, 1),
+            f("2024-02-02 10:00:00", sell, 9.975, 1),
+            // March: two fills of 0.005 each: 0.010 → 0.01 (rounded per fill: 0.02).
+            f("2024-03-01 10:00:00", buy, 10.0, 2),
+            f("2024-03-04 10:00:00", sell, 10.005, 1),
+            f("2024-03-05 10:00:00", sell, 10.005, 1),
+        ]))
+        .await
+        .expect("append");
+    let q = TradeQuery { accounts: vec![a.clone()], ..Default::default() };
+    assert_eq!(
+        rows(store.summarise_trades(&q, Period::Month).await.expect("months")),
+        [
+            // amounts are rounded per fill: 10.025 → 10.03, 9.975 → 9.98, 10.005 → 10.01
+            row(a, "2024-01-01", [0, 2, 0, 0], "10.00", "10.03", "0.03"),
+            row(a, "2024-02-01", [0, 2, 0, 0], "10.00", "9.98", "-0.03"),
+            row(a, "2024-03-01", [0, 3, 0, 0], "20.00", "20.02", "0.01"),
+        ]
+    );
+}
+
 /// The stream yields exactly the rows of the query, in identity order: compared with the
 /// journal filtered by hand, not with the store's own query. A stream refuses an order or a
 /// limit it could not honour in constant memory.
@@ -426,6 +463,7 @@ macro_rules! trade_contract {
                 filters,
                 summaries,
                 realised_profit_by_hand,
+                profit_rounds_half_away_from_zero_per_bucket,
                 stream_matches_query,
                 invalid_batch_writes_nothing
             ]

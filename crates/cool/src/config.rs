@@ -24,6 +24,16 @@ pub struct CoolConfig {
     /// streams are bounded by progress, not by this.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Cluster mode: the name of a cluster in the servers' `<remote_servers>`. Every table is
+    /// then a `<table>_local` on each shard plus a `Distributed` table over them, sharded so
+    /// that one stock's bars and one account's trades and asset points stay on one shard
+    /// (so `FINAL` on each shard sees every copy of a row). Needs `shards`.
+    #[serde(default)]
+    pub cluster: Option<String>,
+    /// Cluster mode: each shard's HTTP interface (credentials as for `url`), where the local
+    /// tables are created and sized. `url` may be any of them, or a node of its own.
+    #[serde(default)]
+    pub shards: Vec<SecretUrl>,
     /// Compression of what travels between client and server: `lz4` (the default, for a
     /// server across a network) or `none` (a server on the same machine, where compressing
     /// only costs both sides CPU).
@@ -71,6 +81,8 @@ impl CoolConfig {
             user: None,
             password: None,
             timeout_ms: default_timeout_ms(),
+            cluster: None,
+            shards: Vec::new(),
             compression: WireCompression::default(),
             settings: Default::default(),
             timezone: default_timezone(),
@@ -107,6 +119,9 @@ impl CoolConfig {
     /// Replaces every occurrence of the password (from the URL or the key) in a message.
     pub fn scrub(&self, message: &str) -> String {
         let mut out = self.url.scrub(message);
+        for shard in &self.shards {
+            out = shard.scrub(&out);
+        }
         if let Some(p) = self.password.as_ref().filter(|p| !p.expose().is_empty()) {
             out = out.replace(p.expose().as_str(), tierstore_model::secret::REDACTED);
         }
@@ -131,6 +146,42 @@ impl CoolConfig {
             ));
         }
         ensure_between("clickhouse.timeout_ms", self.timeout_ms, 10, 600_000)?;
+        match (&self.cluster, self.shards.is_empty()) {
+            (Some(name), false) => {
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    return Err(StoreError::invalid(
+                        "clickhouse.cluster",
+                        name,
+                        "a cluster name is ASCII letters, digits and '_'",
+                    ));
+                }
+                for shard in &self.shards {
+                    if !matches!(shard.expose().scheme(), "http" | "https") {
+                        return Err(StoreError::invalid(
+                            "clickhouse.shards",
+                            shard.redacted(),
+                            "must be a shard's HTTP interface, http://host:8123",
+                        ));
+                    }
+                }
+            }
+            (Some(name), true) => {
+                return Err(StoreError::invalid(
+                    "clickhouse.shards",
+                    name,
+                    "cluster mode needs each shard's HTTP URL in `shards` (the local tables are created on each; \
+                     ON CLUSTER DDL is not used)",
+                ));
+            }
+            (None, false) => {
+                return Err(StoreError::invalid(
+                    "clickhouse.cluster",
+                    format!("{} shards", self.shards.len()),
+                    "`shards` needs `cluster`, the cluster's name in the servers' <remote_servers>",
+                ));
+            }
+            (None, true) => {}
+        }
         for name in self.settings.keys() {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(StoreError::invalid(
@@ -144,6 +195,33 @@ impl CoolConfig {
                     "clickhouse.settings",
                     name,
                     "is always 1: without it an error in the middle of a result would look like a short result",
+                ));
+            }
+            // Parameters of the HTTP interface rather than settings (a `password` here would
+            // log in, and print with the configuration), and settings that cut a result
+            // short without an error.
+            const REFUSED: &[&str] = &[
+                "password",
+                "user",
+                "database",
+                "query",
+                "query_id",
+                "session_id",
+                "session_timeout",
+                "default_format",
+                "compress",
+                "decompress",
+                "limit",
+                "offset",
+            ];
+            let lower = name.to_ascii_lowercase();
+            let cuts_short = lower.ends_with("_overflow_mode") && self.settings[name] != "throw";
+            if REFUSED.contains(&lower.as_str()) || cuts_short {
+                return Err(StoreError::invalid(
+                    "clickhouse.settings",
+                    name,
+                    "is not a setting tierstore sends: credentials and the database have keys of their own, \
+                     and a setting that cuts results short must not",
                 ));
             }
         }
@@ -185,6 +263,30 @@ mod tests {
         c.settings.clear();
         c.settings.insert("wait_end_of_query".into(), "0".into());
         assert!(c.validate().unwrap_err().to_string().contains("always 1"));
+        for refused in ["password", "Password", "result_overflow_mode", "limit", "database"] {
+            c.settings.clear();
+            c.settings.insert(refused.into(), "break".into());
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(refused) && e.contains("not a setting tierstore sends"), "{e}");
+        }
+        c.settings.clear();
+        c.settings.insert("result_overflow_mode".into(), "throw".into());
+        c.validate().unwrap();
+        c.settings.clear();
+        c.cluster = Some("two".into());
+        assert!(
+            c.validate().unwrap_err().to_string().contains("clickhouse.shards"),
+            "a cluster needs shards"
+        );
+        c.shards = vec![
+            SecretUrl::parse("s", "http://h1:8123").unwrap(),
+            SecretUrl::parse("s", "http://h2:8123").unwrap(),
+        ];
+        c.validate().unwrap();
+        c.cluster = Some("two; DROP".into());
+        assert!(c.validate().unwrap_err().to_string().contains("clickhouse.cluster"));
+        c.cluster = None;
+        assert!(c.validate().unwrap_err().to_string().contains("needs `cluster`"), "shards need a cluster");
         let c = CoolConfig::new(SecretUrl::parse("u", "tcp://h:9000").unwrap());
         assert!(c.validate().is_err());
     }

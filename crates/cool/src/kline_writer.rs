@@ -23,10 +23,9 @@ pub const DEFAULT_BATCH_ROWS: usize = 500_000;
 /// Every insert has one write version, newer than the one before; a bar whose (code, date)
 /// the open insert already holds ends that insert first, so a bar written again later in the
 /// stream always replaces the earlier one, as `write_klines` would — and a version per insert
-/// rather than per row costs nothing on disk. A batch (at most 1,000,000 rows, below the
-/// server's `max_insert_block_size`, so one block: all or nothing) is durable once its insert
-/// has ended: after [`KlineWriter::flush`], [`KlineWriter::finish`] or a full batch. Dropping
-/// the writer abandons the open batch (the server discards it).
+/// rather than per row costs nothing on disk. A batch is stored once its insert has ended:
+/// after [`KlineWriter::flush`], [`KlineWriter::finish`] or a full batch. Dropping the writer
+/// abandons the open batch (the server discards an insert whose body never ended).
 pub struct KlineWriter<'a> {
     store: &'a CoolStore,
     open: Option<Open>,
@@ -52,8 +51,8 @@ impl std::fmt::Debug for KlineWriter<'_> {
 }
 
 impl CoolStore {
-    /// A writer sending `batch_rows` bars per insert (1 to 1,000,000; 10k–100k is the useful
-    /// range).
+    /// A writer sending `batch_rows` bars per insert (1 to 1,000,000; see
+    /// [`DEFAULT_BATCH_ROWS`] for why large batches pay).
     pub fn kline_writer(&self, batch_rows: usize) -> Result<KlineWriter<'_>> {
         if !(1..=1_000_000).contains(&batch_rows) {
             return Err(StoreError::invalid(
@@ -68,7 +67,8 @@ impl CoolStore {
 
 impl KlineWriter<'_> {
     /// Adds a bar, checked first (a refused bar leaves the batch as it was); ends the insert
-    /// when the batch is full.
+    /// when the batch is full. If sending fails, the open batch is lost (none of it is
+    /// stored) and the next bar starts a new one.
     pub async fn write(&mut self, bar: Kline) -> Result<()> {
         check_bar(&bar)?;
         if self.open.as_ref().is_some_and(|o| o.keys.contains(&(bar.code, bar.date))) {
@@ -89,7 +89,11 @@ impl KlineWriter<'_> {
                 self.open.insert(Open { insert, ver: next_version(), keys: HashSet::new() })
             }
         };
-        open.insert.write(&encode_bar(&bar, open.ver)).await.map_err(error)?;
+        if let Err(e) = open.insert.write(&encode_bar(&bar, open.ver)).await {
+            // The insert is aborted: its bars are lost, and a retry starts a new one.
+            self.open = None;
+            return Err(error(e));
+        }
         open.keys.insert((bar.code, bar.date));
         if open.keys.len() >= self.batch_rows {
             self.flush().await?;

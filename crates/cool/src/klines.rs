@@ -188,8 +188,6 @@ impl CoolStore {
                 .bind(names)
                 .bind(start.to_string())
                 .bind(end.to_string()),
-            // The server replaces the scalar subqueries by their values before it picks the
-            // granules to read, so this is one round trip with the primary key still in use.
             Span::From(start) => self
                 .server()
                 .query(&format!(
@@ -198,6 +196,8 @@ impl CoolStore {
                 ))
                 .bind(names)
                 .bind(start.to_string()),
+            // The server replaces the scalar subqueries by their values before it picks the
+            // granules to read, so this is one round trip with the primary key still in use.
             Span::BeforeLatest(days) => {
                 let latest = format!("(SELECT max(date) FROM {table} WHERE code IN (SELECT arrayJoin(?)))");
                 self.server()
@@ -233,17 +233,23 @@ impl CoolStore {
         // written since (by anyone) come back too and the window is right however stale the
         // hint; the first time, the server finds the newest bar itself, in the same query.
         // The newest bar found is then the end of any wider window.
-        let (mut found, end) = match until {
-            Some(end) => (self.bars_between(codes, Span::Dates(window_start(end, n, 0), end)).await?, end),
+        let (mut found, end, mut start) = match until {
+            Some(end) => {
+                let start = window_start(end, n, 0);
+                (self.bars_between(codes, Span::Dates(start, end)).await?, end, start)
+            }
             None => {
-                let span = match self.latest_hint(codes) {
-                    Some(hint) => Span::From(window_start(hint, n, 0)),
-                    None => Span::BeforeLatest(window_days(n, 0)),
+                let hint = self.latest_hint(codes);
+                let mut found = match hint {
+                    Some(hint) => self.bars_between(codes, Span::From(window_start(hint, n, 0))).await?,
+                    None => BTreeMap::new(),
                 };
-                let mut found = self.bars_between(codes, span).await?;
-                if found.values().all(Vec::is_empty) && matches!(span, Span::From(_)) {
-                    // Nothing since the hint: the bars it saw are gone; ask the server.
+                let mut start = hint.map(|h| window_start(h, n, 0));
+                if found.values().all(Vec::is_empty) {
+                    // No hint yet, or nothing since it (the bars it saw are gone): ask the
+                    // server for the newest bar, in the same query.
                     found = self.bars_between(codes, Span::BeforeLatest(window_days(n, 0))).await?;
+                    start = None;
                 }
                 for (code, bars) in &found {
                     if let Some(last) = bars.last() {
@@ -251,7 +257,10 @@ impl CoolStore {
                     }
                 }
                 match found.values().flatten().map(|k| k.date).max() {
-                    Some(end) => (found, end),
+                    Some(end) => {
+                        let start = start.unwrap_or_else(|| window_start(end, n, 0));
+                        (found, end, start)
+                    }
                     None => return Ok(found),
                 }
             }
@@ -260,7 +269,8 @@ impl CoolStore {
         let mut pending: Vec<StockCode> = Vec::new();
         let mut widen = 0;
         loop {
-            let start = window_start(end, n, widen);
+            // `start` is where the last query began: only a window reaching the first trading
+            // day, or the widest one, is the whole history.
             let exhausted = reaches_first_day(start) || widen >= 16;
             pending.clear();
             for (code, mut bars) in found {
@@ -275,8 +285,12 @@ impl CoolStore {
             if pending.is_empty() {
                 return Ok(done);
             }
-            widen += 1;
-            found = self.bars_between(&pending, Span::Dates(window_start(end, n, widen), end)).await?;
+            // The next window must begin before the last one did.
+            while widen < 16 && window_start(end, n, widen) >= start {
+                widen += 1;
+            }
+            start = start.min(window_start(end, n, widen));
+            found = self.bars_between(&pending, Span::Dates(start, end)).await?;
         }
     }
 }

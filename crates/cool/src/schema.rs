@@ -22,6 +22,9 @@ pub struct Ddl {
     /// Its name.
     pub name: &'static str,
     text: &'static str,
+    /// In cluster mode, the tables it creates and the expression that picks a row's shard:
+    /// the column of the row's identity that keeps related rows together.
+    shard_by: &'static [(&'static str, &'static str)],
 }
 
 /// Every DDL file, in order.
@@ -30,16 +33,19 @@ pub const DDL: &[Ddl] = &[
         version: 1,
         name: "0001_assets",
         text: include_str!("../../../migrations/clickhouse/0001_assets.sql"),
+        shard_by: &[("assets", "cityHash64(account)")],
     },
     Ddl {
         version: 2,
         name: "0002_klines",
         text: include_str!("../../../migrations/clickhouse/0002_klines.sql"),
+        shard_by: &[("klines", "cityHash64(code)")],
     },
     Ddl {
         version: 3,
         name: "0003_trades",
         text: include_str!("../../../migrations/clickhouse/0003_trades.sql"),
+        shard_by: &[("trades", "cityHash64(account)")],
     },
 ];
 
@@ -97,6 +103,31 @@ pub fn render(text: &str, db: &str, version: ServerVersion) -> Vec<String> {
         .collect()
 }
 
+/// Cluster mode: a rendered `CREATE TABLE IF NOT EXISTS <db>.<t> ...` of a sharded table
+/// becomes the same table as `<t>_local` (for every shard) and a `Distributed` table `<t>` over
+/// them (`AS` the local one, so the columns are the same); other statements stay as they are.
+pub fn clustered(
+    statement: &str,
+    db: &str,
+    cluster: &str,
+    shard_by: &[(&str, &str)],
+) -> (String, Option<String>) {
+    for (table, key) in shard_by {
+        let name = format!("{db}.{table}");
+        let head = format!("CREATE TABLE IF NOT EXISTS {name} ");
+        let head_paren = format!("CREATE TABLE IF NOT EXISTS {name}(");
+        if statement.starts_with(&head) || statement.starts_with(&head_paren) {
+            let local = statement.replacen(&name, &format!("{name}_local"), 1);
+            let distributed = format!(
+                "CREATE TABLE IF NOT EXISTS {name} AS {name}_local \
+                 ENGINE = Distributed({cluster}, {db}, {table}_local, {key})"
+            );
+            return (local, Some(distributed));
+        }
+    }
+    (statement.to_owned(), None)
+}
+
 /// One DDL file and whether it is applied.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CoolMigration {
@@ -149,8 +180,31 @@ impl CoolStore {
         let applied = self.applied_versions().await?;
         let mut done = Vec::new();
         for ddl in DDL.iter().filter(|d| !applied.contains(&d.version)) {
-            for statement in render(ddl.text, db, self.server_version()) {
-                self.run_ddl(&statement).await?;
+            let statements = render(ddl.text, db, self.server_version());
+            match &self.config().cluster {
+                None => {
+                    for statement in statements {
+                        self.run_ddl(&statement).await?;
+                    }
+                }
+                Some(cluster) => {
+                    // Local tables and the Distributed ones on every shard, so any shard can
+                    // be asked; the Distributed ones also where `url` points.
+                    let (local, distributed): (Vec<String>, Vec<Option<String>>) =
+                        statements.iter().map(|st| clustered(st, db, cluster, ddl.shard_by)).unzip();
+                    for shard in self.shards() {
+                        self.run_on(shard, &format!("CREATE DATABASE IF NOT EXISTS {db}")).await?;
+                        for statement in &local {
+                            self.run_on(shard, statement).await?;
+                        }
+                    }
+                    for statement in distributed.iter().flatten() {
+                        for shard in self.shards() {
+                            self.run_on(shard, statement).await?;
+                        }
+                        self.run_ddl(statement).await?;
+                    }
+                }
             }
             self.record(ddl).await?;
             tracing::info!(ddl = ddl.name, "cool schema applied");
@@ -194,7 +248,11 @@ impl CoolStore {
     }
 
     async fn run_ddl(&self, sql: &str) -> Result<()> {
-        self.request(self.server().query(sql).execute()).await
+        self.run_on(self.server(), sql).await
+    }
+
+    async fn run_on(&self, client: &clickhouse::Client, sql: &str) -> Result<()> {
+        self.request(client.query(sql).execute()).await
     }
 }
 
@@ -214,6 +272,27 @@ mod tests {
         assert!(ServerVersion::parse("19.11.2").has_codecs());
         assert!(!ServerVersion::parse("19.10.9").has_codecs());
         assert!(!ServerVersion::parse("garbage").has_codecs());
+    }
+
+    #[test]
+    fn cluster_mode_makes_a_local_table_and_a_distributed_one() {
+        let create = "CREATE TABLE IF NOT EXISTS ts.klines (\n    code String,\n    date Date\n) ENGINE = ReplacingMergeTree(ver) ORDER BY (code, date)";
+        let (local, dist) = clustered(create, "ts", "two", &[("klines", "cityHash64(code)")]);
+        assert_eq!(
+            local,
+            "CREATE TABLE IF NOT EXISTS ts.klines_local (\n    code String,\n    date Date\n) ENGINE = ReplacingMergeTree(ver) ORDER BY (code, date)"
+        );
+        assert_eq!(
+            dist.as_deref(),
+            Some(
+                "CREATE TABLE IF NOT EXISTS ts.klines AS ts.klines_local ENGINE = Distributed(two, ts, klines_local, cityHash64(code))"
+            )
+        );
+        let other = "CREATE TABLE IF NOT EXISTS ts.klines_extra (a UInt8) ENGINE = Memory";
+        assert_eq!(
+            clustered(other, "ts", "two", &[("klines", "cityHash64(code)")]),
+            (other.to_owned(), None)
+        );
     }
 
     #[test]

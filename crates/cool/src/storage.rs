@@ -52,42 +52,65 @@ struct PartsRow {
 
 impl CoolStore {
     /// The size of one of our tables (`klines`, `trades`, `assets`); zeros for a table that
-    /// does not exist or holds nothing.
+    /// does not exist or holds nothing. In cluster mode, the sum of its local tables on every
+    /// shard.
     pub async fn storage(&self, table: &str) -> Result<TableStorage> {
         let db = &self.config().database;
-        let totals = self
-            .request(
-                self.server()
-                    .query(
-                        "SELECT sum(rows) AS rows, count() AS parts, sum(bytes_on_disk) AS bytes_on_disk, \
-                         sum(data_uncompressed_bytes) AS uncompressed \
-                         FROM system.parts WHERE database = ? AND table = ? AND active",
-                    )
-                    .bind(db.as_str())
-                    .bind(table)
-                    .fetch_one::<PartsRow>(),
-            )
-            .await?;
-        let columns = self
-            .request(
-                self.server()
-                    .query(
-                        "SELECT name, data_compressed_bytes AS compressed_bytes, \
-                         data_uncompressed_bytes AS uncompressed_bytes \
-                         FROM system.columns WHERE database = ? AND table = ?",
-                    )
-                    .bind(db.as_str())
-                    .bind(table)
-                    .fetch_all::<ColumnStorage>(),
-            )
-            .await?;
-        Ok(TableStorage {
+        let mut total = TableStorage {
             table: format!("{db}.{table}"),
-            rows: totals.rows,
-            parts: totals.parts,
-            bytes_on_disk: totals.bytes_on_disk,
-            uncompressed_bytes: totals.uncompressed,
-            columns,
-        })
+            rows: 0,
+            parts: 0,
+            bytes_on_disk: 0,
+            uncompressed_bytes: 0,
+            columns: Vec::new(),
+        };
+        let local = format!("{table}_local");
+        let places: Vec<(&clickhouse::Client, &str)> = if self.config().cluster.is_some() {
+            self.shards().iter().map(|c| (c, local.as_str())).collect()
+        } else {
+            vec![(self.server(), table)]
+        };
+        for (client, name) in places {
+            let parts = self
+                .request(
+                    client
+                        .query(
+                            "SELECT sum(rows) AS rows, count() AS parts, sum(bytes_on_disk) AS bytes_on_disk, \
+                             sum(data_uncompressed_bytes) AS uncompressed \
+                             FROM system.parts WHERE database = ? AND table = ? AND active",
+                        )
+                        .bind(db.as_str())
+                        .bind(name)
+                        .fetch_one::<PartsRow>(),
+                )
+                .await?;
+            total.rows += parts.rows;
+            total.parts += parts.parts;
+            total.bytes_on_disk += parts.bytes_on_disk;
+            total.uncompressed_bytes += parts.uncompressed;
+            let columns = self
+                .request(
+                    client
+                        .query(
+                            "SELECT name, data_compressed_bytes AS compressed_bytes, \
+                             data_uncompressed_bytes AS uncompressed_bytes \
+                             FROM system.columns WHERE database = ? AND table = ?",
+                        )
+                        .bind(db.as_str())
+                        .bind(name)
+                        .fetch_all::<ColumnStorage>(),
+                )
+                .await?;
+            for c in columns {
+                match total.columns.iter_mut().find(|t| t.name == c.name) {
+                    Some(t) => {
+                        t.compressed_bytes += c.compressed_bytes;
+                        t.uncompressed_bytes += c.uncompressed_bytes;
+                    }
+                    None => total.columns.push(c),
+                }
+            }
+        }
+        Ok(total)
     }
 }

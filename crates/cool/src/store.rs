@@ -16,6 +16,8 @@ use crate::schema::ServerVersion;
 pub struct CoolStore {
     /// Without a database: for probes and DDL that must work before the database exists.
     server: clickhouse::Client,
+    /// Cluster mode: each shard, for its local tables.
+    shards: Vec<clickhouse::Client>,
     config: CoolConfig,
     version: ServerVersion,
     /// The newest bar date seen per code: where "the last N bars" starts looking.
@@ -34,25 +36,11 @@ impl CoolStore {
     /// Builds the client and checks the server answers within the configured timeout.
     pub async fn connect(config: CoolConfig) -> Result<Self> {
         config.validate()?;
-        let mut server = clickhouse::Client::default()
-            .with_url(config.url.without_credentials().as_str().trim_end_matches('/'))
-            .with_user(config.user())
-            // 18.16 knows neither the validation format nor the settings it sends.
-            .with_validation(false)
-            // Without this, 18.16 reports an error in the middle of a stream as success.
-            .with_setting("wait_end_of_query", "1");
-        if let Some(p) = config.password() {
-            server = server.with_password(p);
-        }
-        server = server.with_compression(match config.compression {
-            crate::config::WireCompression::Lz4 => clickhouse::Compression::Lz4,
-            crate::config::WireCompression::None => clickhouse::Compression::None,
-        });
-        for (name, value) in &config.settings {
-            server = server.with_setting(name, value);
-        }
+        let server = client(&config, &config.url);
+        let shards = config.shards.iter().map(|u| client(&config, u)).collect();
         let mut store = CoolStore {
             server,
+            shards,
             config,
             version: ServerVersion { major: 0, minor: 0 },
             latest: Default::default(),
@@ -66,6 +54,11 @@ impl CoolStore {
         self.version
     }
 
+    /// Cluster mode: each shard's client (without a database); empty otherwise.
+    pub(crate) fn shards(&self) -> &[clickhouse::Client] {
+        &self.shards
+    }
+
     /// The client without a database (tables are always named `<database>.<table>`).
     pub(crate) fn server(&self) -> &clickhouse::Client {
         &self.server
@@ -75,7 +68,13 @@ impl CoolStore {
     /// insert's table name whole, so `db.table` cannot be spelled there). Only valid once the
     /// database exists: 18.16 refuses any request naming a missing database.
     pub(crate) fn in_database(&self) -> clickhouse::Client {
-        self.server.clone().with_database(&self.config.database)
+        let client = self.server.clone().with_database(&self.config.database);
+        if self.config.cluster.is_some() {
+            // A Distributed table queues inserts and forwards them later unless told to wait:
+            // an acknowledged insert must be readable at once.
+            return client.with_setting("insert_distributed_sync", "1");
+        }
+        client
     }
 
     /// Runs a short request within the configured timeout, mapping driver errors.
@@ -89,13 +88,19 @@ impl CoolStore {
         .await
     }
 
-    /// The newest bar date this store has seen for any of `codes`, if it has seen all of them.
+    /// Where to start looking for the newest bars of `codes`: the newest bar date this store
+    /// has seen for them if it has seen all of them, else the newest it has seen of any code
+    /// (stocks trade on the same days); `None` before the first read.
     pub(crate) fn latest_hint(
         &self,
         codes: &[tierstore_model::StockCode],
     ) -> Option<tierstore_model::TradeDate> {
         let seen = self.latest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        codes.iter().map(|c| seen.get(c).copied()).collect::<Option<Vec<_>>>()?.into_iter().max()
+        let known: Vec<_> = codes.iter().map(|c| seen.get(c).copied()).collect();
+        if known.iter().all(Option::is_some) {
+            return known.into_iter().flatten().max();
+        }
+        seen.values().max().copied()
     }
 
     /// Records the newest date of bars just read.
@@ -130,6 +135,29 @@ impl HealthProbe for CoolStore {
         let version = self.version().await?;
         Ok(ProbeReport { version, round_trip: start.elapsed() })
     }
+}
+
+/// A client of the server at `url` with the configuration's credentials, compression and
+/// settings.
+fn client(config: &CoolConfig, url: &tierstore_model::SecretUrl) -> clickhouse::Client {
+    let mut c = clickhouse::Client::default()
+        .with_url(url.without_credentials().as_str().trim_end_matches('/'))
+        .with_user(config.user())
+        // 18.16 knows neither the validation format nor the settings it sends.
+        .with_validation(false)
+        // Without this, 18.16 reports an error in the middle of a stream as success.
+        .with_setting("wait_end_of_query", "1");
+    if let Some(p) = config.password() {
+        c = c.with_password(p);
+    }
+    c = c.with_compression(match config.compression {
+        crate::config::WireCompression::Lz4 => clickhouse::Compression::Lz4,
+        crate::config::WireCompression::None => clickhouse::Compression::None,
+    });
+    for (name, value) in &config.settings {
+        c = c.with_setting(name, value);
+    }
+    c
 }
 
 /// A write version that grows with every write of this process and with the clock across

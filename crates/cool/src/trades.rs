@@ -24,7 +24,8 @@ use crate::store::{CoolStore, next_version};
 /// Rows per chunk of a stream.
 const STREAM_BATCH: usize = 10_000;
 
-const COLUMNS: &str = "account, seq, time, code, code_style, name, label, remark, price, volume, strategy";
+const COLUMNS: &str =
+    "account, seq, time, date, code, code_style, name, label, remark, price, volume, strategy";
 
 #[derive(Row, serde::Serialize)]
 struct TradeIn<'a> {
@@ -50,6 +51,7 @@ struct TradeRow {
     account: String,
     seq: u64,
     time: u32,
+    date: u16,
     code: String,
     code_style: u8,
     name: String,
@@ -286,15 +288,16 @@ impl CoolStore {
         );
         let mut cursor =
             filter.bind(self.server().query(&sql)).fetch::<TradeRow>().map_err(|e| self.error(e))?;
-        let tz = self.config().timezone;
         let mut book = CostBook::default();
         while let Some(row) = cursor.next().await.map_err(|e| self.error(e))? {
+            // The market date the row was stored with, as the server's counts use.
+            let date = TradeDate::from_days_since_epoch(row.date)
+                .map_err(|e| StoreError::corrupt(&table, None, e.to_string()))?;
             let t = decode_trade(row, &table)?;
             let realised = book.apply(&t);
             if t.kind != OrderKind::SellFill {
                 continue;
             }
-            let date = TradeDate::from_naive(t.time.with_timezone(&tz).date_naive())?;
             if counted.dates.is_none_or(|r| r.contains(date)) {
                 *profit.entry((t.account, period.start_of(date))).or_insert(Money::ZERO) += realised;
             }

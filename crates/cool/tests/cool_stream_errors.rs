@@ -37,7 +37,7 @@ async fn a_trade_read_that_fails_on_the_server_is_an_error() {
          code_style UInt8, name String, kind String, label String, \
          remark String ALIAS concat('r', toString(throwIf(account = 'prod_b' AND seq > 150000))), \
          price Float64, volume UInt64, amount_fen Int64, strategy String, ver UInt64) \
-         ENGINE = ReplacingMergeTree(ver) ORDER BY (account, date, seq)"
+         ENGINE = ReplacingMergeTree(ver) ORDER BY (account, seq)"
     ))
     .await;
     db.execute(&format!(

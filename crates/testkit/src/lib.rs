@@ -13,6 +13,7 @@ use std::future::Future;
 use tierstore_model::SecretUrl;
 
 pub mod bench;
+mod clickhouse_cluster;
 mod clickhouse_db;
 mod mysql_db;
 mod postgres_db;
@@ -20,6 +21,7 @@ mod redis_ns;
 mod redis_server;
 mod warm_db;
 
+pub use clickhouse_cluster::{CLUSTER as CLICKHOUSE_CLUSTER, ClickhouseCluster};
 pub use clickhouse_db::ClickhouseDatabase;
 pub use mysql_db::MysqlDatabase;
 pub use postgres_db::PostgresDatabase;
