@@ -253,6 +253,14 @@ async fn health_reports_kline_bytes_per_row_and_the_csv_ratio() {
     assert_eq!(k["csv"]["files"], 20);
     assert_eq!(k["csv"]["bytes"], csv_bytes);
     let on_disk = k["table"]["bytes_on_disk"].as_u64().unwrap();
+    // Counted here, independently, from the server's part list.
+    let counted = db
+        .number(&format!(
+            "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = '{}' AND table = 'klines'",
+            db.name()
+        ))
+        .await;
+    assert_eq!(on_disk, counted, "{k}");
     assert!(on_disk > 0 && on_disk < csv_bytes, "{k}");
     let per_row = k["bytes_per_row"].as_f64().unwrap();
     assert!((per_row - on_disk as f64 / 5_000.0).abs() < 1e-9, "{k}");

@@ -20,18 +20,26 @@ pub struct CoolConfig {
     /// Password, if not in the URL.
     #[serde(default)]
     pub password: Option<Secret<String>>,
-    /// Upper bound of a short request (probe, point query), in milliseconds. Bulk inserts and
-    /// streams are bounded by progress, not by this.
+    /// Upper bound of a request (probe, query, a write call's whole insert), in milliseconds.
+    /// Streams and the bulk writer are bounded by progress instead: see `stream_timeout_ms`.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// Longest wait for the next rows of a stream, or for the bulk writer's server to take a
+    /// chunk or acknowledge the end of an insert, in milliseconds: a large job takes as long
+    /// as it needs, a stalled server is an error. With `wait_end_of_query` the first rows
+    /// come only once the server has run the whole query, so this also bounds that.
+    #[serde(default = "default_stream_timeout_ms")]
+    pub stream_timeout_ms: u64,
     /// Cluster mode: the name of a cluster in the servers' `<remote_servers>`. Every table is
     /// then a `<table>_local` on each shard plus a `Distributed` table over them, sharded so
     /// that one stock's bars and one account's trades and asset points stay on one shard
     /// (so `FINAL` on each shard sees every copy of a row). Needs `shards`.
     #[serde(default)]
     pub cluster: Option<String>,
-    /// Cluster mode: each shard's HTTP interface (credentials as for `url`), where the local
-    /// tables are created and sized. `url` may be any of them, or a node of its own.
+    /// Cluster mode: each shard's HTTP interface, where the local tables are created and
+    /// sized; a shard logs in with the credentials in its URL, else with the `user` and
+    /// `password` keys. `url` may be any of them, or a node of its own (which must list the
+    /// cluster in its `<remote_servers>`).
     #[serde(default)]
     pub shards: Vec<SecretUrl>,
     /// Compression of what travels between client and server: `lz4` (the default, for a
@@ -72,6 +80,10 @@ fn default_timeout_ms() -> u64 {
     5000
 }
 
+fn default_stream_timeout_ms() -> u64 {
+    120_000
+}
+
 impl CoolConfig {
     /// A configuration with default database and timeout.
     pub fn new(url: SecretUrl) -> Self {
@@ -81,6 +93,7 @@ impl CoolConfig {
             user: None,
             password: None,
             timeout_ms: default_timeout_ms(),
+            stream_timeout_ms: default_stream_timeout_ms(),
             cluster: None,
             shards: Vec::new(),
             compression: WireCompression::default(),
@@ -89,26 +102,55 @@ impl CoolConfig {
         }
     }
 
-    /// The short-request timeout.
+    /// The request timeout.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
     }
 
-    /// The user: from the URL, else the `user` key, else `default`.
+    /// The stream and bulk-writer progress timeout.
+    pub fn stream_timeout(&self) -> Duration {
+        Duration::from_millis(self.stream_timeout_ms)
+    }
+
+    /// The user: from the URL (user-info or `?user=`), else the `user` key, else `default`.
     pub fn user(&self) -> String {
-        let from_url = self.url.expose().username();
-        if !from_url.is_empty() {
-            return from_url.to_owned();
-        }
-        self.user.clone().unwrap_or_else(|| "default".into())
+        self.user_of(&self.url)
     }
 
     /// The password: from the URL (user-info or `?password=`), else the `password` key.
     pub fn password(&self) -> Option<String> {
-        self.url
-            .password()
-            .or_else(|| self.url.query_param("password"))
+        self.password_of(&self.url)
+    }
+
+    /// The user for `url` (the main URL or a shard's): its own, else the `user` key, else
+    /// `default`.
+    pub fn user_of(&self, url: &SecretUrl) -> String {
+        let from_url = url.username();
+        if !from_url.is_empty() {
+            return from_url;
+        }
+        url.query_param("user").or_else(|| self.user.clone()).unwrap_or_else(|| "default".into())
+    }
+
+    /// The password for `url` (the main URL or a shard's): its own, else the `password` key.
+    pub fn password_of(&self, url: &SecretUrl) -> Option<String> {
+        url.password()
+            .or_else(|| url.query_param("password"))
             .or_else(|| self.password.as_ref().map(|p| p.expose().clone()))
+    }
+
+    /// `url` with every credential removed, user included: the driver sends the user and the
+    /// password as headers, and a server refuses a request that carries them twice.
+    pub fn bare_url(url: &SecretUrl) -> String {
+        let mut u = url.without_credentials();
+        let _ = u.set_username("");
+        if let Some(q) = u.query().map(str::to_owned) {
+            let kept: Vec<&str> =
+                q.split('&').filter(|pair| pair.split('=').next() != Some("user")).collect();
+            let kept = kept.join("&");
+            u.set_query((!kept.is_empty()).then_some(kept.as_str()));
+        }
+        u.as_str().trim_end_matches('/').to_owned()
     }
 
     /// Where the service lives, printable.
@@ -146,6 +188,7 @@ impl CoolConfig {
             ));
         }
         ensure_between("clickhouse.timeout_ms", self.timeout_ms, 10, 600_000)?;
+        ensure_between("clickhouse.stream_timeout_ms", self.stream_timeout_ms, 10, 3_600_000)?;
         match (&self.cluster, self.shards.is_empty()) {
             (Some(name), false) => {
                 if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -247,6 +290,26 @@ mod tests {
         assert_eq!(c.password().as_deref(), Some("qu3ry"));
         assert_eq!(c.endpoint().address, "http://h:8123/?password=***&user=ops");
         assert_eq!(c.scrub("bad qu3ry"), "bad ***");
+        // The driver sends user and password as headers: none may stay in the URL it is given.
+        assert_eq!(c.user(), "ops");
+        assert_eq!(CoolConfig::bare_url(&c.url), "http://h:8123");
+        let u = SecretUrl::parse("u", "http://ops:s3cret@h:8123/?user=x&max_threads=2").unwrap();
+        assert_eq!(CoolConfig::bare_url(&u), "http://h:8123/?max_threads=2");
+    }
+
+    #[test]
+    fn each_shard_logs_in_with_its_own_credentials_else_the_main_ones() {
+        let mut c = CoolConfig::new(SecretUrl::parse("u", "http://ops:m41n@h:8123").unwrap());
+        c.cluster = Some("two".into());
+        let own = SecretUrl::parse("s", "http://shard%20a:sh4rd@s1:8123").unwrap();
+        let none = SecretUrl::parse("s", "http://s2:8123").unwrap();
+        c.shards = vec![own.clone(), none.clone()];
+        assert_eq!((c.user_of(&own), c.password_of(&own).as_deref()), ("shard a".to_owned(), Some("sh4rd")));
+        // A shard URL without credentials falls back to the keys, not to the main URL's.
+        c.password = Some(Secret::new("k3y".into()));
+        assert_eq!((c.user_of(&none), c.password_of(&none).as_deref()), ("default".to_owned(), Some("k3y")));
+        assert_eq!(c.scrub("refused sh4rd, m41n and k3y"), "refused ***, *** and ***");
+        assert!(!format!("{c:?}").contains("sh4rd"));
     }
 
     #[test]

@@ -79,7 +79,7 @@ impl KlineWriter<'_> {
         let open = match &mut self.open {
             Some(open) => open,
             None => {
-                let timeout = Some(store.config().timeout());
+                let timeout = Some(store.config().stream_timeout());
                 let insert = store
                     .in_database()
                     .insert::<KlineIn<'static>>("klines")

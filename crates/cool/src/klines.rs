@@ -27,8 +27,10 @@ pub const MAX_CODES: usize = 100;
 /// Rows per batch of a stream.
 const STREAM_BATCH: usize = 10_000;
 
-/// The first trading day of China's exchanges: no bar is older.
-const FIRST_TRADING_DAY: (i32, u32, u32) = (1990, 12, 19);
+/// The oldest day a ClickHouse `Date` holds: no stored bar is older, so a widening search
+/// stops here. (China's exchanges opened on 1990-12-19, but a bar dated earlier, say an
+/// index back-filled by a data vendor, is stored and must be found too.)
+const OLDEST_DAY: (i32, u32, u32) = (1970, 1, 1);
 
 #[derive(Row, serde::Serialize, serde::Deserialize)]
 struct KlineRow {
@@ -156,16 +158,14 @@ fn window_days(n: u32, widen: u32) -> u32 {
 /// The first day of a window of [`window_days`] ending at `until`.
 fn window_start(until: TradeDate, n: u32, widen: u32) -> TradeDate {
     let days = i64::from(window_days(n, widen));
-    let first =
-        chrono::NaiveDate::from_ymd_opt(FIRST_TRADING_DAY.0, FIRST_TRADING_DAY.1, FIRST_TRADING_DAY.2);
+    let first = chrono::NaiveDate::from_ymd_opt(OLDEST_DAY.0, OLDEST_DAY.1, OLDEST_DAY.2);
     let start = until.naive() - chrono::Duration::days(days);
     let start = first.map_or(start, |f| start.max(f));
     TradeDate::from_naive(start).unwrap_or(until)
 }
 
 fn reaches_first_day(d: TradeDate) -> bool {
-    chrono::NaiveDate::from_ymd_opt(FIRST_TRADING_DAY.0, FIRST_TRADING_DAY.1, FIRST_TRADING_DAY.2)
-        .is_some_and(|f| d.naive() <= f)
+    chrono::NaiveDate::from_ymd_opt(OLDEST_DAY.0, OLDEST_DAY.1, OLDEST_DAY.2).is_some_and(|f| d.naive() <= f)
 }
 
 impl CoolStore {
@@ -365,9 +365,10 @@ fn check_codes(codes: &[StockCode]) -> Result<()> {
 #[async_trait]
 impl KlineStore for CoolStore {
     async fn write_klines(&self, batch: &[Kline]) -> Result<u64> {
-        // Checked whole before anything is sent, and sent in one insert (one block: all or
-        // nothing) with one version; within it the last bar of a key wins, as a later call's
-        // would.
+        // Checked whole before anything is sent, then sent in one insert with one version;
+        // within it the last bar of a key wins, as a later call's would. The server writes a
+        // part per partition, so an insert that fails part-way may leave some bars stored:
+        // retrying the call stores the same rows, which leaves the table as if written once.
         let mut latest: BTreeMap<(StockCode, TradeDate), &Kline> = BTreeMap::new();
         for k in batch {
             check_bar(k)?;
@@ -446,7 +447,7 @@ impl KlineStore for CoolStore {
                 }
                 let mut batch = Vec::with_capacity(STREAM_BATCH);
                 while batch.len() < STREAM_BATCH {
-                    match cursor.next().await.map_err(|e| crate::error::from_clickhouse(&config, e))? {
+                    match crate::store::next_row(&config, &mut cursor).await? {
                         Some(r) => batch.push(decode_bar(r, &table)?),
                         None => {
                             return Ok(if batch.is_empty() { None } else { Some((batch, (cursor, true))) });

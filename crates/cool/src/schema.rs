@@ -105,7 +105,8 @@ pub fn render(text: &str, db: &str, version: ServerVersion) -> Vec<String> {
 
 /// Cluster mode: a rendered `CREATE TABLE IF NOT EXISTS <db>.<t> ...` of a sharded table
 /// becomes the same table as `<t>_local` (for every shard) and a `Distributed` table `<t>` over
-/// them (`AS` the local one, so the columns are the same); other statements stay as they are.
+/// them with the same column list (spelt out rather than `AS <t>_local`, so it can be created
+/// on a query node that holds no local table); other statements stay as they are.
 pub fn clustered(
     statement: &str,
     db: &str,
@@ -118,8 +119,10 @@ pub fn clustered(
         let head_paren = format!("CREATE TABLE IF NOT EXISTS {name}(");
         if statement.starts_with(&head) || statement.starts_with(&head_paren) {
             let local = statement.replacen(&name, &format!("{name}_local"), 1);
+            let columns = statement.find(" ENGINE").map(|end| statement[head.len() - 1..end].trim());
+            let Some(columns) = columns else { break };
             let distributed = format!(
-                "CREATE TABLE IF NOT EXISTS {name} AS {name}_local \
+                "CREATE TABLE IF NOT EXISTS {name} {columns} \
                  ENGINE = Distributed({cluster}, {db}, {table}_local, {key})"
             );
             return (local, Some(distributed));
@@ -285,7 +288,7 @@ mod tests {
         assert_eq!(
             dist.as_deref(),
             Some(
-                "CREATE TABLE IF NOT EXISTS ts.klines AS ts.klines_local ENGINE = Distributed(two, ts, klines_local, cityHash64(code))"
+                "CREATE TABLE IF NOT EXISTS ts.klines (\n    code String,\n    date Date\n) ENGINE = Distributed(two, ts, klines_local, cityHash64(code))"
             )
         );
         let other = "CREATE TABLE IF NOT EXISTS ts.klines_extra (a UInt8) ENGINE = Memory";

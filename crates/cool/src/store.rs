@@ -88,6 +88,15 @@ impl CoolStore {
         .await
     }
 
+    /// The next row of a streaming query, waiting at most the stream timeout for it: a server
+    /// that stalls in the middle of a response is an error, never a hang.
+    pub(crate) async fn next_row<T>(&self, cursor: &mut clickhouse::query::RowCursor<T>) -> Result<Option<T>>
+    where
+        T: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        next_row(&self.config, cursor).await
+    }
+
     /// Where to start looking for the newest bars of `codes`: the newest bar date this store
     /// has seen for them if it has seen all of them, else the newest it has seen of any code
     /// (stocks trade on the same days); `None` before the first read.
@@ -137,17 +146,31 @@ impl HealthProbe for CoolStore {
     }
 }
 
+/// [`CoolStore::next_row`] for streams that own a copy of the configuration.
+pub(crate) async fn next_row<T>(
+    config: &CoolConfig,
+    cursor: &mut clickhouse::query::RowCursor<T>,
+) -> Result<Option<T>>
+where
+    T: clickhouse::RowOwned + clickhouse::RowRead,
+{
+    within(&config.endpoint(), config.stream_timeout(), async {
+        cursor.next().await.map_err(|e| from_clickhouse(config, e))
+    })
+    .await
+}
+
 /// A client of the server at `url` with the configuration's credentials, compression and
 /// settings.
 fn client(config: &CoolConfig, url: &tierstore_model::SecretUrl) -> clickhouse::Client {
     let mut c = clickhouse::Client::default()
-        .with_url(url.without_credentials().as_str().trim_end_matches('/'))
-        .with_user(config.user())
+        .with_url(CoolConfig::bare_url(url))
+        .with_user(config.user_of(url))
         // 18.16 knows neither the validation format nor the settings it sends.
         .with_validation(false)
         // Without this, 18.16 reports an error in the middle of a stream as success.
         .with_setting("wait_end_of_query", "1");
-    if let Some(p) = config.password() {
+    if let Some(p) = config.password_of(url) {
         c = c.with_password(p);
     }
     c = c.with_compression(match config.compression {

@@ -289,7 +289,7 @@ impl CoolStore {
         let mut cursor =
             filter.bind(self.server().query(&sql)).fetch::<TradeRow>().map_err(|e| self.error(e))?;
         let mut book = CostBook::default();
-        while let Some(row) = cursor.next().await.map_err(|e| self.error(e))? {
+        while let Some(row) = self.next_row(&mut cursor).await? {
             // The market date the row was stored with, as the server's counts use.
             let date = TradeDate::from_days_since_epoch(row.date)
                 .map_err(|e| StoreError::corrupt(&table, None, e.to_string()))?;
@@ -407,7 +407,7 @@ impl TradeStore for CoolStore {
                 }
                 let mut batch = Vec::with_capacity(STREAM_BATCH);
                 while batch.len() < STREAM_BATCH {
-                    match cursor.next().await.map_err(|e| self.error(e))? {
+                    match self.next_row(&mut cursor).await? {
                         Some(r) => batch.push(decode_trade(r, &table)?),
                         None => {
                             return Ok(if batch.is_empty() { None } else { Some((batch, (cursor, true))) });

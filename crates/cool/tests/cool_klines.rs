@@ -130,6 +130,29 @@ async fn the_bulk_writer_sends_batches_and_later_bars_win() {
     let got = store.klines(&c, KlineRange::Dates(tierstore_model::DateRange::day(day))).await.unwrap();
     assert_eq!((got.len(), got[0].close.get(), got[0].amount), (1, 22.0, 3.0));
 
+    // A refused bar leaves the open batch as it was: the bars before it are still sent.
+    // (Days from 40,000 on: the first writer above filled 10,000 to 34,999.)
+    let mut writer = store.kline_writer(100).unwrap();
+    writer.write(bar(&c, 40_000, 20.0, 19.9, 20.5, 19.5, 1.0)).await.unwrap();
+    let mut nan_amount = bar(&c, 40_001, 20.0, 19.9, 20.5, 19.5, 1.0);
+    nan_amount.amount = f64::NAN;
+    let err = writer.write(nan_amount).await.unwrap_err();
+    assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "amount"), "{err:?}");
+    writer.write(bar(&c, 40_002, 20.0, 19.9, 20.5, 19.5, 1.0)).await.unwrap();
+    assert_eq!(writer.finish().await.unwrap(), 2);
+    let window = tierstore_model::DateRange::new(
+        TradeDate::from_days_since_epoch(40_000).unwrap(),
+        TradeDate::from_days_since_epoch(40_002).unwrap(),
+    )
+    .unwrap();
+    let days = |bars: Vec<Kline>| bars.iter().map(|k| k.date.days_since_epoch()).collect::<Vec<_>>();
+    assert_eq!(days(store.klines(&c, KlineRange::Dates(window)).await.unwrap()), [40_000, 40_002]);
+    // A writer dropped with an open batch sends nothing of it.
+    let mut writer = store.kline_writer(100).unwrap();
+    writer.write(bar(&c, 40_001, 20.0, 19.9, 20.5, 19.5, 1.0)).await.unwrap();
+    drop(writer);
+    assert_eq!(days(store.klines(&c, KlineRange::Dates(window)).await.unwrap()), [40_000, 40_002]);
+
     let err = store.kline_writer(0).unwrap_err();
     assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "batch_rows"), "{err:?}");
     let mut bad = bar(&c, 1, 10.0, 10.0, 10.0, 10.0, 1.0);
@@ -170,4 +193,69 @@ async fn last_n_is_right_after_other_writers_move_the_end() {
     assert_eq!(last3, early[7..].to_vec());
     let none = StockCode::parse("000003.SZ").unwrap();
     assert!(reader.klines(&none, KlineRange::last(3).unwrap()).await.unwrap().is_empty());
+}
+
+/// One call with the same key twice stores the later bar, once; amounts that are not finite
+/// or negative are refused with nothing written.
+#[tokio::test]
+async fn within_one_write_the_later_bar_of_a_key_wins_and_bad_amounts_are_refused() {
+    let (_db, store) = setup().await;
+    let c = StockCode::parse("600036.SH").unwrap();
+    let batch = [bar(&c, 19_000, 30.0, 29.9, 30.5, 29.5, 1.0), bar(&c, 19_000, 31.0, 30.9, 31.5, 30.5, 2.0)];
+    assert_eq!(store.write_klines(&batch).await.unwrap(), 2);
+    let got = store.klines(&c, KlineRange::last(5).unwrap()).await.unwrap();
+    assert_eq!((got.len(), got[0].close.get(), got[0].amount), (1, 31.0, 2.0));
+    for amount in [f64::NAN, f64::INFINITY, -1.0] {
+        let good = bar(&c, 19_001, 30.0, 29.9, 30.5, 29.5, 1.0);
+        let bad = bar(&c, 19_002, 30.0, 29.9, 30.5, 29.5, amount);
+        let err = store.write_klines(&[good, bad]).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::InvalidInput { field, .. } if field == "amount"),
+            "{amount}: {err:?}"
+        );
+    }
+    assert_eq!(
+        store.klines(&c, KlineRange::last(5).unwrap()).await.unwrap().len(),
+        1,
+        "nothing of a refused call"
+    );
+}
+
+/// Bars older than the exchanges (a vendor's back-filled index) are stored and "last N" still
+/// reaches them, however far back they lie.
+#[tokio::test]
+async fn last_n_reaches_bars_of_any_age() {
+    let (_db, store) = setup().await;
+    let c = StockCode::parse("000001.SH").unwrap();
+    let mut bars: Vec<Kline> = (100..105u16).map(|d| bar(&c, d, 1.0, 1.0, 1.1, 0.9, 10.0)).collect();
+    bars.push(bar(&c, 20_000, 3.0, 3.0, 3.1, 2.9, 30.0));
+    store.write_klines(&bars).await.unwrap();
+    let got = store.klines(&c, KlineRange::last(60).unwrap()).await.unwrap();
+    assert_eq!(got, bars);
+}
+
+/// What a query answers does not change when the server merges the copies away.
+#[tokio::test]
+async fn answers_are_the_same_before_and_after_merges() {
+    let (db, store) = setup().await;
+    let codes: Vec<StockCode> =
+        (0..3).map(|i| StockCode::parse(&format!("{:06}.SZ", i + 1)).unwrap()).collect();
+    let bars: Vec<Kline> = codes
+        .iter()
+        .flat_map(|c| (0..50u16).map(move |d| bar(c, 19_000 + d, 10.0, 9.9, 10.5, 9.5, 100.0)))
+        .collect();
+    for _ in 0..3 {
+        store.write_klines(&bars).await.unwrap();
+    }
+    let physical = format!(
+        "SELECT sum(rows) FROM system.parts WHERE active AND database = '{}' AND table = 'klines'",
+        db.name()
+    );
+    let before = store.klines_of(&codes, KlineRange::last(100).unwrap()).await.unwrap();
+    let spans_before = store.kline_spans().await.unwrap();
+    db.execute(&format!("OPTIMIZE TABLE {}.klines FINAL", db.name())).await;
+    assert_eq!(db.number(&physical).await, 150, "the copies are merged away");
+    assert_eq!(store.klines_of(&codes, KlineRange::last(100).unwrap()).await.unwrap(), before);
+    assert_eq!(store.kline_spans().await.unwrap(), spans_before);
+    assert_eq!(before.values().map(Vec::len).sum::<usize>(), 150);
 }

@@ -13,110 +13,16 @@
 
 #![allow(clippy::unwrap_used)] // a test that cannot set up should panic
 
-use std::sync::{Arc, Mutex};
-
 use futures::TryStreamExt;
 use tierstore_cool::{CoolConfig, CoolStore, WireCompression};
 use tierstore_model::{
     AccountId, AssetPoint, AssetStore, DateRange, Kline, KlineRange, KlineStore, OrderKind, Period, Price,
     SecretUrl, StockCode, Trade, TradeDate, TradeQuery, TradeStore, Volume,
 };
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-
-/// One request: its URL's query string and its body.
-#[derive(Debug, Clone)]
-struct Request {
-    query: String,
-    body: Vec<u8>,
-}
+use tierstore_testkit::{ClickhouseStandIn, StandInMode, query_param as param};
 
 /// The version the stand-in server reports.
 const MODERN: &str = "26.9.2";
-
-fn url_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 2;
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(url_decode))
-}
-
-/// Reads HTTP/1.1 requests off one connection and answers each.
-async fn serve(stream: tokio::net::TcpStream, log: Arc<Mutex<Vec<Request>>>) {
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return;
-        }
-        let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-        let (mut length, mut chunked) = (0usize, false);
-        loop {
-            let mut h = String::new();
-            reader.read_line(&mut h).await.unwrap();
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            let (name, value) = h.split_once(':').unwrap();
-            match name.to_ascii_lowercase().as_str() {
-                "content-length" => length = value.trim().parse().unwrap(),
-                "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
-                _ => {}
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                let mut size = String::new();
-                reader.read_line(&mut size).await.unwrap();
-                let n = usize::from_str_radix(size.trim().split(';').next().unwrap(), 16).unwrap();
-                let mut chunk = vec![0; n + 2];
-                reader.read_exact(&mut chunk).await.unwrap();
-                body.extend_from_slice(&chunk[..n]);
-                if n == 0 {
-                    break;
-                }
-            }
-        } else {
-            body.resize(length, 0);
-            reader.read_exact(&mut body).await.unwrap();
-        }
-        let query = target.split_once('?').map_or(String::new(), |(_, q)| q.to_owned());
-        let sql = param(&query, "query").unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-        let answer: Vec<u8> = if sql.contains("version()") {
-            // RowBinary String: a varint length, then the bytes.
-            let mut a = vec![u8::try_from(MODERN.len()).unwrap()];
-            a.extend_from_slice(MODERN.as_bytes());
-            a
-        } else if sql.starts_with("SELECT count()") {
-            // A UInt64 zero: "no such table yet", so the schema is created.
-            vec![0; 8]
-        } else {
-            Vec::new()
-        };
-        log.lock().unwrap().push(Request { query, body });
-        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", answer.len());
-        write.write_all(head.as_bytes()).await.unwrap();
-        write.write_all(&answer).await.unwrap();
-    }
-}
 
 fn sample_trade(seq: u64) -> Trade {
     Trade {
@@ -224,29 +130,18 @@ async fn modern_ddl_and_queries_run_on_a_current_clickhouse_engine() {
              and prints the export line), or run the tests with `cargo xtask ci`"
         )
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let log: Arc<Mutex<Vec<Request>>> = Arc::default();
-    let server_log = log.clone();
-    let server = tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            tokio::spawn(serve(stream, server_log.clone()));
-        }
-    });
-
-    let mut config = CoolConfig::new(SecretUrl::parse("clickhouse.url", &format!("http://{addr}")).unwrap());
+    let server = ClickhouseStandIn::start(MODERN, StandInMode::Empty).await;
+    let mut config = CoolConfig::new(SecretUrl::parse("clickhouse.url", server.url()).unwrap());
     config.database = "modern".into();
     config.compression = WireCompression::None;
     let store = CoolStore::connect(config).await.unwrap();
     assert!(store.server_version().has_codecs(), "the stand-in reports {MODERN}");
     drive(&store).await;
-    server.abort();
 
     // SQL as the server would run it: the text in the body, or an INSERT in the URL whose
     // columns must exist.
     let mut statements = Vec::new();
-    for r in log.lock().unwrap().iter() {
+    for r in server.requests() {
         if let Some(insert) = param(&r.query, "query") {
             let db = param(&r.query, "database").unwrap_or_default();
             let (head, _) = insert.split_once(" FORMAT").unwrap();

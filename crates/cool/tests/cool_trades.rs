@@ -102,7 +102,13 @@ async fn spellings_strategies_and_sql_looking_text_are_kept_verbatim() {
     let by_strategy = TradeQuery { strategy: t.strategy.clone(), ..all() };
     assert_eq!(store.trades(&by_strategy).await.unwrap(), [t.clone()]);
     let by_label = TradeQuery { kinds: vec![OrderKind::Other("尾盘买入委托".into())], ..all() };
-    assert_eq!(store.trades(&by_label).await.unwrap(), [t]);
+    assert_eq!(store.trades(&by_label).await.unwrap(), [t.clone()]);
+    // A filter value that looks like SQL is bound: it matches its own row and nothing else.
+    let sly = trade("prod_a", 3, 9, "000001.SZ", OrderKind::Other("x' OR '1'='1 \\".into()), 10.0, 100);
+    store.append_trades(std::slice::from_ref(&sly)).await.unwrap();
+    let by_sly = TradeQuery { kinds: vec![sly.kind.clone()], ..all() };
+    assert_eq!(store.trades(&by_sly).await.unwrap(), [sly]);
+    assert_eq!(store.trades(&all()).await.unwrap().len(), 3);
 }
 
 #[tokio::test]
@@ -145,5 +151,16 @@ async fn cross_account_statistics_by_hand() {
             stat("prod_a", [5, 1, 3, 1, 0], "3401.50", "1100.00", 2, "2024-10-08", "2024-10-11"),
             stat("prod_b", [2, 0, 1, 0, 1], "20000.00", "0.00", 1, "2024-10-09", "2024-10-09"),
         ]
+    );
+    // The other filters apply too: one code, then fills only.
+    let one_code = TradeQuery { codes: vec![StockCode::parse("000001.SZ").unwrap()], ..q.clone() };
+    assert_eq!(
+        store.account_stats(&one_code).await.unwrap(),
+        [stat("prod_a", [4, 1, 2, 1, 0], "1000.00", "1100.00", 1, "2024-10-08", "2024-10-11")]
+    );
+    let fills = TradeQuery { kinds: vec![BuyFill, SellFill], accounts: vec![acct("prod_b")], ..q };
+    assert_eq!(
+        store.account_stats(&fills).await.unwrap(),
+        [stat("prod_b", [1, 0, 1, 0, 0], "20000.00", "0.00", 1, "2024-10-09", "2024-10-09")]
     );
 }

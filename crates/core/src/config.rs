@@ -37,6 +37,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("TIERSTORE_CLICKHOUSE_USER", "clickhouse.user"),
     ("TIERSTORE_CLICKHOUSE_PASSWORD", "clickhouse.password"),
     ("TIERSTORE_CLICKHOUSE_TIMEOUT_MS", "clickhouse.timeout_ms"),
+    ("TIERSTORE_CLICKHOUSE_STREAM_TIMEOUT_MS", "clickhouse.stream_timeout_ms"),
     ("TIERSTORE_DAILY_DIR", "legacy.daily_dir"),
 ];
 

@@ -219,11 +219,13 @@ async fn identities_stay_right_when_another_writer_appends_between_our_count_and
         std::thread::spawn(move || {
             let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
             let mut n = 0u64;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            // Bounded: each of our appends reads the whole journal, so an unbounded writer
+            // on a loaded machine would grow it faster than we can append.
+            while n < 3_000 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 // One write per whole row, as csv.writer's flush of a line buffer does.
                 f.write_all(row(3).as_bytes()).unwrap();
                 n += 1;
-                std::thread::sleep(Duration::from_micros(50));
+                std::thread::sleep(Duration::from_micros(200));
             }
             n
         })
@@ -239,6 +241,8 @@ async fn identities_stay_right_when_another_writer_appends_between_our_count_and
     let all = store.trades(&TradeQuery::default()).await.unwrap();
     let by_seq: BTreeMap<u64, &str> = all.iter().map(|t| (t.seq.unwrap(), t.remark.as_str())).collect();
     assert_eq!(all.len() as u64, 300 + theirs, "every row of both writers");
+    // The race was run: the other writer's rows landed between ours, not all before or after.
+    assert!(ours.windows(2).any(|w| w[1].0 > w[0].0 + 1), "no row of the other writer between two of ours");
     for (seq, remark) in &ours {
         assert_eq!(by_seq.get(seq).copied(), Some(remark.as_str()), "the row at #{seq} is not ours");
     }

@@ -88,6 +88,21 @@ pub enum StoreError {
         /// One-line cause, passwords redacted.
         cause: String,
     },
+    /// The service answered and refused the operation for a reason retrying will not fix: a
+    /// query it cannot run, a table that is missing, a limit it enforces. Nothing was
+    /// written; falling back to another tier hides a defect rather than an outage, so callers
+    /// surface it instead.
+    #[error("{tier} tier ({service} at {address}) refused the operation: {cause}")]
+    Refused {
+        /// Which tier.
+        tier: Tier,
+        /// The service behind it.
+        service: String,
+        /// Where it is, passwords redacted.
+        address: String,
+        /// One-line cause, passwords redacted.
+        cause: String,
+    },
     /// The tier holds no current copy of this state: never seeded, lost by the server (a
     /// restart without persistence, a flush, a failover to an empty replica), or left over
     /// from an earlier generation (an old snapshot, a lagging replica, an interrupted
@@ -156,6 +171,21 @@ impl StoreError {
         cause: impl fmt::Display,
     ) -> Self {
         StoreError::Unavailable {
+            tier,
+            service: service.into(),
+            address: address.into(),
+            cause: one_line(&cause.to_string()),
+        }
+    }
+
+    /// A [`StoreError::Refused`]; `cause` is folded onto one line.
+    pub fn refused(
+        tier: Tier,
+        service: impl Into<String>,
+        address: impl Into<String>,
+        cause: impl fmt::Display,
+    ) -> Self {
+        StoreError::Refused {
             tier,
             service: service.into(),
             address: address.into(),

@@ -94,6 +94,11 @@ impl SecretUrl {
         self.0.password().map(percent_decode)
     }
 
+    /// The user-info user name, percent-decoded ("" when there is none).
+    pub fn username(&self) -> String {
+        percent_decode(self.0.username())
+    }
+
     /// The value of query parameter `name` (e.g. ClickHouse's `password`), percent-decoded.
     pub fn query_param(&self, name: &str) -> Option<String> {
         self.0.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())

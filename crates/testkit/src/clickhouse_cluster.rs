@@ -1,7 +1,8 @@
 //! A two-shard ClickHouse cluster of private `clickhouse-server` processes on spare loopback
-//! ports, for the cool tier's cluster mode. Each server knows the cluster as `tierstore_two`
-//! (one replica per shard, the two servers' native ports); no ZooKeeper: the store creates
-//! its local tables on each shard itself. Killed on drop.
+//! ports, for the cool tier's cluster mode, and optionally a third server that is no shard
+//! (a query node: it knows the cluster but holds no data). Each server knows the cluster as
+//! `tierstore_two` (one replica per shard, the two shards' native ports); no ZooKeeper: the
+//! store creates its local tables on each shard itself. Killed on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,11 +13,12 @@ use crate::free_port_pair;
 /// The cluster's name in the servers' `<remote_servers>`.
 pub const CLUSTER: &str = "tierstore_two";
 
-/// The running shards.
+/// The running servers: the two shards, then the query node if one was asked for.
 #[derive(Debug)]
 pub struct ClickhouseCluster {
     servers: Vec<Child>,
     http: Vec<u16>,
+    query_node: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -38,10 +40,19 @@ fn binary() -> PathBuf {
 impl ClickhouseCluster {
     /// Starts two shards and waits until both answer.
     pub fn start() -> Self {
+        Self::launch(false)
+    }
+
+    /// Starts two shards and a query node that is none of them; waits until all answer.
+    pub fn start_with_query_node() -> Self {
+        Self::launch(true)
+    }
+
+    fn launch(query_node: bool) -> Self {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
         // Each server: HTTP on p, native on p + 1, interserver on p + 2 (all checked free).
-        let ports: Vec<u16> = (0..2).map(|_| free_port_pair(2)).collect();
-        let shards: String = ports
+        let ports: Vec<u16> = (0..2 + usize::from(query_node)).map(|_| free_port_pair(2)).collect();
+        let shards: String = ports[..2]
             .iter()
             .map(|p| {
                 format!("<shard><replica><host>127.0.0.1</host><port>{}</port></replica></shard>", p + 1)
@@ -68,7 +79,7 @@ impl ClickhouseCluster {
                 .unwrap_or_else(|e| panic!("starting clickhouse-server: {e}"));
             servers.push(child);
         }
-        let mut cluster = ClickhouseCluster { servers, http: ports, _dir: dir };
+        let mut cluster = ClickhouseCluster { servers, http: ports, query_node, _dir: dir };
         cluster.wait_until_up();
         cluster
     }
@@ -78,12 +89,12 @@ impl ClickhouseCluster {
         for (i, port) in self.http.clone().iter().enumerate() {
             loop {
                 if let Some(status) = self.servers[i].try_wait().ok().flatten() {
-                    panic!("clickhouse-server shard {i} (HTTP port {port}) exited at start: {status}");
+                    panic!("clickhouse-server {i} (HTTP port {port}) exited at start: {status}");
                 }
                 if ping(*port) {
                     break;
                 }
-                assert!(Instant::now() < deadline, "clickhouse-server shard {i} did not answer within 60 s");
+                assert!(Instant::now() < deadline, "clickhouse-server {i} did not answer within 60 s");
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
@@ -91,15 +102,22 @@ impl ClickhouseCluster {
 
     /// Each shard's HTTP URL.
     pub fn urls(&self) -> Vec<String> {
-        self.http.iter().map(|p| format!("http://127.0.0.1:{p}")).collect()
+        self.http[..2].iter().map(|p| format!("http://127.0.0.1:{p}")).collect()
     }
 
-    /// The single number a query returns on shard `i` alone.
+    /// The query node's HTTP URL, when it was started.
+    pub fn query_node_url(&self) -> Option<String> {
+        self.query_node.then(|| format!("http://127.0.0.1:{}", self.http[2]))
+    }
+
+    /// The single number a query returns on server `i` alone (0 and 1 the shards, 2 the query
+    /// node).
     pub async fn number_on(&self, i: usize, sql: &str) -> u64 {
-        let client = clickhouse::Client::default().with_url(&self.urls()[i]).with_validation(false);
+        let url = format!("http://127.0.0.1:{}", self.http[i]);
+        let client = clickhouse::Client::default().with_url(&url).with_validation(false);
         match client.query(sql).fetch_one::<u64>().await {
             Ok(n) => n,
-            Err(e) => panic!("query on shard {i} failed: {e}\n{sql}"),
+            Err(e) => panic!("query on server {i} failed: {e}\n{sql}"),
         }
     }
 }

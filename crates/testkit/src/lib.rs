@@ -15,6 +15,7 @@ use tierstore_model::SecretUrl;
 pub mod bench;
 mod clickhouse_cluster;
 mod clickhouse_db;
+mod clickhouse_stand_in;
 mod mysql_db;
 mod postgres_db;
 mod redis_ns;
@@ -23,6 +24,7 @@ mod warm_db;
 
 pub use clickhouse_cluster::{CLUSTER as CLICKHOUSE_CLUSTER, ClickhouseCluster};
 pub use clickhouse_db::ClickhouseDatabase;
+pub use clickhouse_stand_in::{ClickhouseStandIn, StandInMode, StandInRequest, param as query_param};
 pub use mysql_db::MysqlDatabase;
 pub use postgres_db::PostgresDatabase;
 pub use redis_ns::RedisNamespace;

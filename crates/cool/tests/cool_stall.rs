@@ -1,0 +1,82 @@
+//! A server that stalls in the middle of a response (headers sent, then silence) is an error
+//! within the configured bound, never a hang: `timeout_ms` for requests, `stream_timeout_ms`
+//! for each wait of a stream and of the bulk writer. The server is a loopback stand-in that
+//! answers the version probe and then goes silent.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use tierstore_cool::{CoolConfig, CoolStore, WireCompression};
+use tierstore_model::{
+    Kline, KlineRange, KlineStore, Price, SecretUrl, StockCode, TradeDate, TradeQuery, TradeStore, Volume,
+};
+use tierstore_testkit::{ClickhouseStandIn, StandInMode};
+
+async fn stalled_store() -> (ClickhouseStandIn, CoolStore) {
+    let server = ClickhouseStandIn::start("18.16.1", StandInMode::StallAfterHeaders).await;
+    let mut config = CoolConfig::new(SecretUrl::parse("clickhouse.url", server.url()).unwrap());
+    config.compression = WireCompression::None;
+    config.timeout_ms = 300;
+    config.stream_timeout_ms = 400;
+    let store = CoolStore::connect(config).await.unwrap();
+    (server, store)
+}
+
+fn assert_timed_out(err: &tierstore_model::StoreError, ms: u64, started: Instant) {
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(err.to_string().contains(&format!("no answer within {ms} ms")), "{err}");
+    // The bound plus scheduling slack, far below a hang.
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_stalled_stream_is_an_error_within_the_stream_timeout() {
+    let (_server, store) = stalled_store().await;
+    let started = Instant::now();
+    let err = store.stream_klines(None, None).try_collect::<Vec<_>>().await.unwrap_err();
+    assert_timed_out(&err, 400, started);
+    let started = Instant::now();
+    let query = TradeQuery::default();
+    let err = store.stream_trades(&query).try_collect::<Vec<_>>().await.unwrap_err();
+    assert_timed_out(&err, 400, started);
+}
+
+#[tokio::test]
+async fn a_stalled_query_is_an_error_within_the_request_timeout() {
+    let (_server, store) = stalled_store().await;
+    let started = Instant::now();
+    let code = StockCode::parse("600000.SH").unwrap();
+    let err = store.klines(&code, KlineRange::last(60).unwrap()).await.unwrap_err();
+    assert_timed_out(&err, 300, started);
+}
+
+#[tokio::test]
+async fn a_stalled_bulk_insert_is_an_error_within_the_stream_timeout() {
+    let (server, store) = stalled_store().await;
+    let p = |v: f64| Price::new("p", v).unwrap();
+    let mut writer = store.kline_writer(10_000).unwrap();
+    writer
+        .write(Kline {
+            code: StockCode::parse("600000.SH").unwrap(),
+            date: TradeDate::from_days_since_epoch(19_000).unwrap(),
+            open: p(10.0),
+            high: p(11.0),
+            low: p(9.0),
+            close: p(10.5),
+            volume: Volume::new(100),
+            amount: 1050.0,
+        })
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let err = writer.finish().await.unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        server.requests().iter().any(|r| r.sql().starts_with("INSERT INTO")),
+        "the insert reached the stand-in: {:?}",
+        server.requests()
+    );
+}
