@@ -32,7 +32,9 @@ pub(crate) fn encode<const N: usize>(values: [f64; N]) -> ([i64; N], u8) {
         let mut out = [0i64; N];
         for (slot, v) in out.iter_mut().zip(values) {
             let n = (v * p).round();
-            if !n.is_finite() || n.abs() >= EXACT || n / p != v {
+            // Compared as bits of what decoding gives, so -0.0 (which an integer cannot carry)
+            // falls through to raw bits.
+            if !n.is_finite() || n.abs() >= EXACT || ((n as i64) as f64 / p).to_bits() != v.to_bits() {
                 continue 'scale;
             }
             *slot = n as i64;
@@ -52,6 +54,12 @@ mod tests {
             assert_eq!(decode(*n, s).to_bits(), v.to_bits(), "{v} via {n}/{s}");
         }
         s
+    }
+
+    #[test]
+    fn negative_zero_keeps_its_sign() {
+        assert_eq!(round_trips([-0.0]), RAW);
+        assert_eq!(round_trips([0.0]), 0);
     }
 
     #[test]

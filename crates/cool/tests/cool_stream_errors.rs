@@ -92,17 +92,17 @@ async fn a_kline_read_that_fails_on_the_server_is_an_error() {
     let name = db.name();
     db.execute(&format!("DROP TABLE {name}.klines")).await;
     db.execute(&format!(
-        "CREATE TABLE {name}.klines (code String, date Date, close Int64, open_off Int64, high_off Int64, \
-         low_off Int64, pscale UInt8, volume UInt64 ALIAS toUInt64(throwIf(code > '100150.SZ')), \
-         vscale UInt8, amount_off Int64, ascale UInt8, ver UInt64) \
+        "CREATE TABLE {name}.klines (code String, date Date, close Int64, open_zz UInt32, open_hi UInt32, \
+         high_off Int64, low_off Int64, pscale UInt8, volume UInt32 ALIAS toUInt32(throwIf(code > '100150.SZ')), \
+         volume_hi UInt32, vscale UInt8, amount_off Int64, ascale UInt8, ver UInt64) \
          ENGINE = ReplacingMergeTree(ver) PARTITION BY toYear(date) ORDER BY (code, date)"
     ))
     .await;
     db.execute(&format!(
-        "INSERT INTO {name}.klines (code, date, close, open_off, high_off, low_off, pscale, vscale, amount_off, \
-         ascale, ver) \
+        "INSERT INTO {name}.klines (code, date, close, open_zz, open_hi, high_off, low_off, pscale, volume_hi, \
+         vscale, amount_off, ascale, ver) \
          SELECT concat(toString(100001 + intDiv(number, 1000)), '.SZ'), \
-         toDate('2020-01-01') + number % 1000, 1000, 0, 0, 0, 2, 0, 100, 2, 1 FROM system.numbers LIMIT 200000"
+         toDate('2020-01-01') + number % 1000, 1000, 0, 0, 0, 0, 2, 0, 0, 100, 2, 1 FROM system.numbers LIMIT 200000"
     ))
     .await;
     let streamed: Result<Vec<Vec<Kline>>, _> = store.stream_klines(None, None).try_collect().await;

@@ -155,6 +155,11 @@ async fn run() {
         for l in lines {
             println!("{l}");
         }
+        if std::env::var_os("TIERSTORE_BENCH_KEEP").is_some() {
+            // For trying layouts on the loaded table by hand; drop it with DROP DATABASE.
+            println!("kept database {}", db.name());
+            std::mem::forget(db);
+        }
         return;
     }
     db.execute(&format!("OPTIMIZE TABLE {}.klines FINAL", db.name())).await;

@@ -89,9 +89,10 @@ pub enum StoreError {
         cause: String,
     },
     /// The service answered and refused the operation for a reason retrying will not fix: a
-    /// query it cannot run, a table that is missing, a limit it enforces. Nothing was
-    /// written; falling back to another tier hides a defect rather than an outage, so callers
-    /// surface it instead.
+    /// query it cannot run, a table that is missing, a limit it enforces. The call did not
+    /// complete (a write may have stored part of its rows, as any failed write may; the same
+    /// write retried once the cause is fixed makes it whole); falling back to another tier
+    /// hides a defect rather than an outage, so callers surface it instead.
     #[error("{tier} tier ({service} at {address}) refused the operation: {cause}")]
     Refused {
         /// Which tier.
