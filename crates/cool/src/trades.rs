@@ -179,6 +179,7 @@ struct Filter {
     binds: Vec<Bind>,
 }
 
+#[derive(Clone)]
 enum Bind {
     Text(String),
     List(Vec<String>),
@@ -187,7 +188,15 @@ enum Bind {
 impl Filter {
     /// `dates_until_end` keeps only the end of the date range: the cost basis of a summary
     /// needs every earlier fill.
-    fn of(q: &TradeQuery, dates_until_end: bool, labels: &[OrderKind]) -> Self {
+    ///
+    /// With dates, the journal ordinals are bounded too: the table is sorted by (account,
+    /// seq), not by date, so a date condition alone reads every row of the accounts. Two
+    /// scalar subqueries find the smallest and largest ordinal of a row in the dates (reading
+    /// only the account, date and seq columns, and every stored version, so the bounds hold
+    /// whichever version `FINAL` keeps); the server replaces them by their values before it
+    /// picks the granules, so only the ordinals in between are read. The date condition stays:
+    /// the bounds only narrow.
+    fn of(table: &str, q: &TradeQuery, dates_until_end: bool, labels: &[OrderKind]) -> Self {
         let mut f = Filter { sql: "1".into(), binds: Vec::new() };
         if !q.accounts.is_empty() {
             f.sql.push_str(" AND account IN (SELECT arrayJoin(?))");
@@ -200,6 +209,15 @@ impl Filter {
             }
             f.sql.push_str(" AND date <= toDate(?)");
             f.binds.push(Bind::Text(r.end.to_string()));
+            let (key_sql, key_binds) = (f.sql.clone(), f.binds.clone());
+            let lower = if dates_until_end {
+                String::new()
+            } else {
+                f.binds.extend(key_binds.iter().cloned());
+                format!(" AND seq >= (SELECT min(seq) FROM {table} WHERE {key_sql})")
+            };
+            f.binds.extend(key_binds);
+            f.sql = format!("{key_sql}{lower} AND seq <= (SELECT max(seq) FROM {table} WHERE {key_sql})");
         }
         if !q.codes.is_empty() {
             f.sql.push_str(" AND code IN (SELECT arrayJoin(?))");
@@ -236,7 +254,7 @@ impl CoolStore {
     /// in one query; accounts without trades in it are absent.
     pub async fn account_stats(&self, query: &TradeQuery) -> Result<Vec<AccountTradeStats>> {
         let table = self.trades_table();
-        let filter = Filter::of(query, false, &query.kinds);
+        let filter = Filter::of(&table, query, false, &query.kinds);
         let sql = format!(
             "SELECT account, count() AS trades, \
              countIf(kind IN ('buy_order', 'sell_order')) AS orders, \
@@ -281,7 +299,7 @@ impl CoolStore {
             return Ok(profit);
         }
         let table = self.trades_table();
-        let filter = Filter::of(counted, true, &[OrderKind::BuyFill, OrderKind::SellFill]);
+        let filter = Filter::of(&table, counted, true, &[OrderKind::BuyFill, OrderKind::SellFill]);
         let sql = format!(
             "SELECT {COLUMNS} FROM {table} FINAL WHERE {} ORDER BY account, code, time, seq",
             filter.sql
@@ -368,7 +386,7 @@ impl TradeStore for CoolStore {
 
     async fn trades(&self, query: &TradeQuery) -> Result<Vec<Trade>> {
         let table = self.trades_table();
-        let filter = Filter::of(query, false, &query.kinds);
+        let filter = Filter::of(&table, query, false, &query.kinds);
         let dir = if query.newest_first { "DESC" } else { "ASC" };
         let mut sql = format!(
             "SELECT {COLUMNS} FROM {table} FINAL WHERE {} ORDER BY time {dir}, account {dir}, seq {dir}",
@@ -390,7 +408,7 @@ impl TradeStore for CoolStore {
             return futures::stream::once(async move { Err(e) }).boxed();
         }
         let table = self.trades_table();
-        let filter = Filter::of(query, false, &query.kinds);
+        let filter = Filter::of(&table, query, false, &query.kinds);
         let sql = format!("SELECT {COLUMNS} FROM {table} FINAL WHERE {} ORDER BY account, seq", filter.sql);
         let cursor = match filter.bind(self.server().query(&sql)).fetch::<TradeRow>() {
             Ok(c) => c,
@@ -428,7 +446,7 @@ impl TradeStore for CoolStore {
             Period::Month => "toStartOfMonth(date)",
             Period::Year => "toStartOfYear(date)",
         };
-        let filter = Filter::of(&counted, false, &counted.kinds);
+        let filter = Filter::of(&table, &counted, false, &counted.kinds);
         let sql = format!(
             "SELECT account, {bucket} AS period, \
              countIf(kind IN ('buy_order', 'sell_order')) AS orders, \

@@ -164,3 +164,40 @@ async fn cross_account_statistics_by_hand() {
         [stat("prod_b", [1, 0, 1, 0, 0], "20000.00", "0.00", 1, "2024-10-09", "2024-10-09")]
     );
 }
+
+/// Reads with dates are narrowed by journal ordinal (the table is sorted by account and
+/// ordinal): a trade rewritten with another date is found by its current date only, before
+/// any merge, whichever of its versions lay in the dates asked for.
+#[tokio::test]
+async fn a_trade_rewritten_into_other_dates_is_found_by_its_current_date() {
+    let (_db, store, _env) = setup().await;
+    use OrderKind::*;
+    let first = [
+        trade("prod_a", 1, 9, "000001.SZ", BuyFill, 10.0, 100),
+        trade("prod_a", 2, 9, "000001.SZ", BuyFill, 10.0, 200),
+        trade("prod_a", 3, 12, "000001.SZ", BuyFill, 10.0, 300),
+        trade("prod_a", 4, 14, "000001.SZ", BuyFill, 10.0, 400),
+    ];
+    store.append_trades(&first).await.unwrap();
+    // Ordinal 2 moves out of the 9th into the 12th, ordinal 4 from the 14th into the 9th.
+    let moved = [
+        trade("prod_a", 2, 12, "000001.SZ", BuyFill, 10.0, 200),
+        trade("prod_a", 4, 9, "000001.SZ", BuyFill, 10.0, 400),
+    ];
+    store.append_trades(&moved).await.unwrap();
+    let d = |s| TradeDate::parse(s).unwrap();
+    let seqs = |dates: DateRange| {
+        let store = &store;
+        async move {
+            let q = TradeQuery { dates: Some(dates), ..all() };
+            store.trades(&q).await.unwrap().iter().map(|t| t.seq.unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(seqs(DateRange::new(d("2024-10-08"), d("2024-10-10")).unwrap()).await, [1, 4]);
+    assert_eq!(seqs(DateRange::new(d("2024-10-11"), d("2024-10-13")).unwrap()).await, [2, 3]);
+    assert_eq!(seqs(DateRange::new(d("2024-10-14"), d("2024-10-20")).unwrap()).await, Vec::<u64>::new());
+    let q = TradeQuery { dates: Some(DateRange::new(d("2024-10-11"), d("2024-10-13")).unwrap()), ..all() };
+    let stats = store.account_stats(&q).await.unwrap();
+    assert_eq!((stats.len(), stats[0].fills), (1, 2));
+    assert_eq!(stats[0].buy_amount, "5000.00".parse().unwrap(), "200 + 300 shares at 10.00");
+}
