@@ -155,11 +155,7 @@ async fn run() {
         for l in lines {
             println!("{l}");
         }
-        if std::env::var_os("TIERSTORE_BENCH_KEEP").is_some() {
-            // For trying layouts on the loaded table by hand; drop it with DROP DATABASE.
-            println!("kept database {}", db.name());
-            std::mem::forget(db);
-        }
+        keep_if_asked(db);
         return;
     }
     db.execute(&format!("OPTIMIZE TABLE {}.klines FINAL", db.name())).await;
@@ -317,5 +313,15 @@ async fn run() {
     println!();
     for l in lines {
         println!("{l}");
+    }
+    keep_if_asked(db);
+}
+
+/// TIERSTORE_BENCH_KEEP=1 leaves the loaded database behind, for trying layouts and queries
+/// on it by hand (drop it with DROP DATABASE).
+fn keep_if_asked(db: ClickhouseDatabase) {
+    if std::env::var_os("TIERSTORE_BENCH_KEEP").is_some() {
+        println!("kept database {}", db.name());
+        std::mem::forget(db);
     }
 }
