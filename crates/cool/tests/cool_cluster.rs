@@ -135,7 +135,7 @@ async fn rows_spread_over_both_shards_and_related_rows_stay_together() {
     assert_eq!(cluster.number_on(2, &locals).await, 0, "the query node holds no local table");
     assert_eq!(cluster.number_on(0, &locals).await, 3);
     // Physical rows summed over the shards, counted by hand before and after (a background
-    // merge in between may fold the second write's copies).
+    // merge may fold the second write's copies at any moment, and merges only ever lower it).
     let physical = format!(
         "SELECT sum(rows) FROM system.parts WHERE active AND database = '{DB}' AND table = 'klines_local'"
     );
@@ -143,5 +143,5 @@ async fn rows_spread_over_both_shards_and_related_rows_stay_together() {
     let storage = store.storage("klines").await.unwrap();
     let after = cluster.number_on(0, &physical).await + cluster.number_on(1, &physical).await;
     assert!((1_200..=2_400).contains(&storage.rows), "{}", storage.rows);
-    assert!(storage.rows == before || storage.rows == after, "{} vs {before}/{after}", storage.rows);
+    assert!((after..=before).contains(&storage.rows), "{} not within {after}..={before}", storage.rows);
 }

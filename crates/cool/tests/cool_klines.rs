@@ -240,19 +240,30 @@ async fn answers_are_the_same_before_and_after_merges() {
     let (db, store) = setup().await;
     let codes: Vec<StockCode> =
         (0..3).map(|i| StockCode::parse(&format!("{:06}.SZ", i + 1)).unwrap()).collect();
-    let bars: Vec<Kline> = codes
-        .iter()
-        .flat_map(|c| (0..50u16).map(move |d| bar(c, 19_000 + d, 10.0, 9.9, 10.5, 9.5, 100.0)))
-        .collect();
-    for _ in 0..3 {
-        store.write_klines(&bars).await.unwrap();
+    let bars = |close: f64| -> Vec<Kline> {
+        codes
+            .iter()
+            .flat_map(|c| {
+                (0..50u16)
+                    .map(move |d| bar(c, 19_000 + d, close, close - 0.1, close + 0.5, close - 0.5, 100.0))
+            })
+            .collect()
+    };
+    // Merges held off until the copies have been read through FINAL.
+    db.execute(&format!("SYSTEM STOP MERGES {}.klines", db.name())).await;
+    // Three writes of the same keys, the last with other prices: the answer is the last.
+    for close in [10.0, 11.0, 12.0] {
+        store.write_klines(&bars(close)).await.unwrap();
     }
     let physical = format!(
         "SELECT sum(rows) FROM system.parts WHERE active AND database = '{}' AND table = 'klines'",
         db.name()
     );
+    assert_eq!(db.number(&physical).await, 450, "the three copies are there before the merge");
     let before = store.klines_of(&codes, KlineRange::last(100).unwrap()).await.unwrap();
+    assert_eq!(before.values().flatten().cloned().collect::<Vec<_>>(), bars(12.0));
     let spans_before = store.kline_spans().await.unwrap();
+    db.execute(&format!("SYSTEM START MERGES {}.klines", db.name())).await;
     db.execute(&format!("OPTIMIZE TABLE {}.klines FINAL", db.name())).await;
     assert_eq!(db.number(&physical).await, 150, "the copies are merged away");
     assert_eq!(store.klines_of(&codes, KlineRange::last(100).unwrap()).await.unwrap(), before);
