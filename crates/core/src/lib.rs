@@ -8,12 +8,14 @@
 //! model. [`health`] probes every configured service; [`storage`] reports what the kline
 //! table takes on disk against its CSV folder; [`files`] is how operators reach the
 //! legacy files (inspect them, generate a dataset); [`warm`] opens the relational store
-//! for the schema and administration commands, [`cool`] the ClickHouse one for its schema.
+//! for the schema and administration commands, [`cool`] the ClickHouse one for its schema;
+//! [`outbox`] keeps the writes a secondary tier has not taken yet, durably and in order.
 
 pub mod config;
 pub mod cool;
 pub mod files;
 pub mod health;
+pub mod outbox;
 pub mod storage;
 pub mod warm;
 
