@@ -9,7 +9,8 @@
 //! table takes on disk against its CSV folder; [`files`] is how operators reach the
 //! legacy files (inspect them, generate a dataset); [`warm`] opens the relational store
 //! for the schema and administration commands, [`cool`] the ClickHouse one for its schema;
-//! [`outbox`] keeps the writes a secondary tier has not taken yet, durably and in order.
+//! [`outbox`] keeps the writes a secondary tier has not taken yet, durably and in order, as
+//! [`tier_write::TierWrite`]s that [`tier_write::replay`] applies when the tier is back.
 
 pub mod config;
 pub mod cool;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod health;
 pub mod outbox;
 pub mod storage;
+pub mod tier_write;
 pub mod warm;
 
 pub use config::{Config, ConfigError};
