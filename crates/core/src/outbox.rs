@@ -5,19 +5,23 @@
 //! One directory, one process: `outbox.lock` is held (an exclusive `flock`) for as long as
 //! the [`Outbox`] lives, so a second process opening the same directory is refused instead of
 //! interleaving its records. `outbox.log` is a header (magic, generation, the number its
-//! records continue from) followed by
-//! records, each `length (u32 LE) · CRC-32 (u32 LE) · payload`, appended with one `write` and
-//! made durable (`fdatasync`) before [`Outbox::push`] returns. `outbox.done` says how many
+//! records continue from) followed by records, each `length (u32 LE) · CRC-32 of the length ·
+//! CRC-32 of the payload · payload`, appended with one `write` and made durable
+//! (`fdatasync`) before [`Outbox::push`] returns: the record survives this process being
+//! killed, and a machine crash as far as the disk honours fsync. `outbox.done` says how many
 //! records of which generation were acknowledged; it is replaced atomically (temp file,
 //! fsync, rename). When every record is acknowledged the log is replaced by an empty one of
 //! the next generation, so it never grows without bound and an old `outbox.done` can never
 //! acknowledge a new record.
 //!
-//! A crash can leave a half-written last record: it was never acknowledged to a caller (the
-//! push had not returned), so opening cuts it off. A bad record with whole records after it
-//! is not a crash but damage, and is refused naming the file and offset. An unreadable
-//! `outbox.done` replays everything from the start, which is safe because every write that
-//! goes through the outbox is idempotent — replaying one twice leaves the tier as once.
+//! A crash can leave the last record cut short, or the file extended with zeros where it was
+//! not yet written: that record was never acknowledged to a caller (its push had not
+//! returned), so opening cuts it off. Anything else that does not check out — a bad record
+//! with bytes after it, a length whose own checksum fails, an `outbox.done` that cannot be
+//! read or acknowledges more than the log holds — is damage and refused, naming the file:
+//! replaying from the start instead would not be safe, because a *sequence* of writes is not
+//! idempotent (see [`crate::tier_write`]). After an I/O error the outbox refuses every call
+//! until it is opened again, so what it holds in memory never drifts from the disk.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -30,6 +34,8 @@ const DONE: &str = "outbox.done";
 const LOCK: &str = "outbox.lock";
 const MAGIC: &[u8; 8] = b"TSOUTBX1";
 const HEADER: u64 = 24;
+/// A record's frame before its payload: length, the length's CRC, the payload's CRC.
+const FRAME: u64 = 12;
 /// No record is larger: a length beyond it is damage, not a write.
 const MAX_RECORD: u32 = 64 << 20;
 
@@ -59,6 +65,8 @@ pub struct Outbox {
     end: u64,
     /// Numbers of this generation start after `base`, so they keep growing across compactions.
     base: u64,
+    /// Set by an I/O error: memory and disk may disagree until the outbox is reopened.
+    poisoned: bool,
 }
 
 impl Outbox {
@@ -86,6 +94,13 @@ impl Outbox {
         }
         let log_path = dir.join(LOG);
         if !log_path.exists() {
+            // A fresh log: an acknowledgement file left from an earlier one must not count
+            // against its records.
+            match std::fs::remove_file(dir.join(DONE)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_error(&dir.join(DONE), "cannot remove", &e)),
+            }
             write_empty_log(dir, 1, 0)?;
         }
         let mut log = OpenOptions::new()
@@ -104,21 +119,16 @@ impl Outbox {
             log.set_len(scan.end).map_err(|e| io_error(&log_path, "cannot cut the torn record off", &e))?;
             log.sync_all().map_err(|e| io_error(&log_path, "cannot sync", &e))?;
         }
-        let (done, done_offset) = match read_done(dir, generation) {
-            Some(done) if done <= scan.offsets.len() as u64 => {
-                let at = usize::try_from(done).unwrap_or(usize::MAX);
-                (done, scan.offsets.get(at).copied().unwrap_or(scan.end))
-            }
-            Some(done) => {
-                tracing::warn!(
-                    done,
-                    records = scan.offsets.len(),
-                    "outbox: acknowledged more than it holds; replaying all"
-                );
-                (0, HEADER)
-            }
-            None => (0, HEADER),
-        };
+        let done = read_done(dir, generation)?;
+        if done > scan.offsets.len() as u64 {
+            return Err(StoreError::corrupt(
+                dir.join(DONE),
+                None,
+                format!("acknowledges {done} records but {} holds {}", LOG, scan.offsets.len()),
+            ));
+        }
+        let done_offset =
+            usize::try_from(done).ok().and_then(|i| scan.offsets.get(i).copied()).unwrap_or(scan.end);
         Ok(Outbox {
             dir: dir.to_owned(),
             _lock: lock,
@@ -129,24 +139,30 @@ impl Outbox {
             done_offset,
             end: scan.end,
             base,
+            poisoned: false,
         })
     }
 
-    /// Appends a record and makes it durable; returns its number. When this returns, the
-    /// write survives a crash of this process or of the machine.
+    /// Appends a record (not empty, at most 64 MiB) and makes it durable; returns its number.
     pub fn push(&mut self, payload: &[u8]) -> Result<u64, StoreError> {
-        let len = u32::try_from(payload.len()).ok().filter(|l| *l <= MAX_RECORD).ok_or_else(|| {
-            StoreError::invalid("outbox record", format!("{} bytes", payload.len()), "at most 64 MiB")
-        })?;
-        let mut frame = Vec::with_capacity(8 + payload.len());
+        self.usable()?;
+        let len =
+            u32::try_from(payload.len()).ok().filter(|l| (1..=MAX_RECORD).contains(l)).ok_or_else(|| {
+                StoreError::invalid("outbox record", format!("{} bytes", payload.len()), "1 byte to 64 MiB")
+            })?;
+        let mut frame = Vec::with_capacity(FRAME as usize + payload.len());
         frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(&crc32fast::hash(&len.to_le_bytes()).to_le_bytes());
         frame.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
         frame.extend_from_slice(payload);
         let path = self.dir.join(LOG);
         let result = self.log.write_all(&frame).and_then(|()| self.log.sync_data());
         if let Err(e) = result {
-            // A partial frame may be on disk: cut it off so the next push starts clean.
-            let _ = self.log.set_len(self.end);
+            // A partial frame may be on disk: cut it off so the next push starts clean; if
+            // even that fails, refuse everything until reopened (which cuts it off).
+            if self.log.set_len(self.end).and_then(|()| self.log.sync_data()).is_err() {
+                self.poisoned = true;
+            }
             return Err(io_error(&path, "cannot append to", &e));
         }
         self.total += 1;
@@ -156,6 +172,7 @@ impl Outbox {
 
     /// The pending records from the oldest, at most `limit` of them.
     pub fn pending(&mut self, limit: usize) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.usable()?;
         let path = self.dir.join(LOG);
         let mut out = Vec::new();
         let mut at = self.done_offset;
@@ -177,17 +194,33 @@ impl Outbox {
     /// Acknowledges every record up to and including `seq` (they reached their tier). When
     /// nothing is left pending the log starts over, empty, as the next generation.
     pub fn ack(&mut self, seq: u64) -> Result<(), StoreError> {
-        let through = seq.saturating_sub(self.base).min(self.total);
+        self.usable()?;
+        if seq > self.base + self.total {
+            return Err(StoreError::invalid(
+                "outbox ack",
+                seq.to_string(),
+                format!("the outbox holds records up to {}", self.base + self.total),
+            ));
+        }
+        let through = seq.saturating_sub(self.base);
         if through <= self.done {
             return Ok(());
         }
+        let result = self.acknowledge(through);
+        if result.is_err() {
+            self.poisoned = true;
+        }
+        result
+    }
+
+    fn acknowledge(&mut self, through: u64) -> Result<(), StoreError> {
+        let path = self.dir.join(LOG);
         if through == self.total {
             // Everything is acknowledged: a fresh, empty log of the next generation (renamed
             // over the old one), so no stale acknowledgement can cover a later record.
             let next = self.generation + 1;
             let base = self.base + self.total;
             write_empty_log(&self.dir, next, base)?;
-            let path = self.dir.join(LOG);
             self.log = OpenOptions::new()
                 .read(true)
                 .append(true)
@@ -197,13 +230,24 @@ impl Outbox {
                 (next, base, 0, 0, HEADER, HEADER);
             return Ok(());
         }
-        let path = self.dir.join(LOG);
         let mut at = self.done_offset;
         for _ in self.done..through {
             at = skip_record(&mut self.log, &path, at)?;
         }
         write_done(&self.dir, self.generation, through)?;
         (self.done, self.done_offset) = (through, at);
+        Ok(())
+    }
+
+    fn usable(&self) -> Result<(), StoreError> {
+        if self.poisoned {
+            return Err(StoreError::unavailable(
+                tierstore_model::Tier::Legacy,
+                "outbox",
+                self.dir.display().to_string(),
+                "an earlier I/O error left it unusable until it is opened again",
+            ));
+        }
         Ok(())
     }
 }
@@ -233,21 +277,25 @@ fn scan(log: &mut File, path: &Path) -> Result<Scan, StoreError> {
     let mut offsets = Vec::new();
     let mut at = HEADER;
     while at < len {
-        if len - at < 8 {
-            break; // a torn frame header
+        // What a crash leaves: a frame cut short, or zeros where the write had not landed
+        // (looked for only when a frame does not check out, so a scan reads the log once).
+        if len - at < FRAME {
+            break;
         }
-        let (size, crc) = frame_header(log, path, at)?;
-        let end = at + 8 + u64::from(size);
-        if size > MAX_RECORD || end > len {
-            if size > MAX_RECORD && end <= len {
-                return Err(damaged(path, at, "a record longer than any write"));
+        let Some((size, payload_crc)) = frame_header(log, path, at)? else {
+            if only_zeros(log, path, at)? {
+                break;
             }
-            break; // a torn payload
+            return Err(damaged(path, at, "a record whose length fails its checksum"));
+        };
+        let end = at + FRAME + u64::from(size);
+        if end > len {
+            break; // the payload was cut short
         }
         let mut payload = vec![0u8; size as usize];
         log.read_exact(&mut payload).map_err(|e| io_error(path, "cannot read", &e))?;
-        if crc32fast::hash(&payload) != crc {
-            if end == len {
+        if crc32fast::hash(&payload) != payload_crc {
+            if end == len || only_zeros(log, path, at + FRAME)? {
                 break; // the last record, torn inside its payload
             }
             return Err(damaged(path, at, "a record whose checksum does not match, with records after it"));
@@ -258,28 +306,42 @@ fn scan(log: &mut File, path: &Path) -> Result<Scan, StoreError> {
     Ok(Scan { offsets, end: at.min(len), len })
 }
 
-fn frame_header(log: &mut File, path: &Path, at: u64) -> Result<(u32, u32), StoreError> {
-    let mut head = [0u8; 8];
+/// Whether everything from `at` to the end of the file is zero bytes.
+fn only_zeros(log: &mut File, path: &Path, at: u64) -> Result<bool, StoreError> {
+    let mut rest = Vec::new();
+    log.seek(SeekFrom::Start(at)).map_err(|e| io_error(path, "cannot read", &e))?;
+    log.read_to_end(&mut rest).map_err(|e| io_error(path, "cannot read", &e))?;
+    Ok(rest.iter().all(|b| *b == 0))
+}
+
+/// A frame's payload length and payload CRC; `None` when the length fails its own checksum.
+fn frame_header(log: &mut File, path: &Path, at: u64) -> Result<Option<(u32, u32)>, StoreError> {
+    let mut head = [0u8; FRAME as usize];
     log.seek(SeekFrom::Start(at)).map_err(|e| io_error(path, "cannot read", &e))?;
     log.read_exact(&mut head).map_err(|e| io_error(path, "cannot read", &e))?;
-    let size = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
-    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-    Ok((size, crc))
+    let word = |i: usize| u32::from_le_bytes([head[i], head[i + 1], head[i + 2], head[i + 3]]);
+    let size = word(0);
+    if crc32fast::hash(&head[..4]) != word(4) || size == 0 || size > MAX_RECORD {
+        return Ok(None);
+    }
+    Ok(Some((size, word(8))))
 }
 
 fn read_record(log: &mut File, path: &Path, at: u64) -> Result<(Vec<u8>, u64), StoreError> {
-    let (size, crc) = frame_header(log, path, at)?;
+    let (size, crc) = frame_header(log, path, at)?
+        .ok_or_else(|| damaged(path, at, "a record whose length fails its checksum"))?;
     let mut payload = vec![0u8; size as usize];
     log.read_exact(&mut payload).map_err(|e| io_error(path, "cannot read", &e))?;
     if crc32fast::hash(&payload) != crc {
         return Err(damaged(path, at, "a record whose checksum does not match"));
     }
-    Ok((payload, at + 8 + u64::from(size)))
+    Ok((payload, at + FRAME + u64::from(size)))
 }
 
 fn skip_record(log: &mut File, path: &Path, at: u64) -> Result<u64, StoreError> {
-    let (size, _) = frame_header(log, path, at)?;
-    Ok(at + 8 + u64::from(size))
+    let (size, _) = frame_header(log, path, at)?
+        .ok_or_else(|| damaged(path, at, "a record whose length fails its checksum"))?;
+    Ok(at + FRAME + u64::from(size))
 }
 
 fn damaged(path: &Path, at: u64, what: &str) -> StoreError {
@@ -298,23 +360,26 @@ fn write_empty_log(dir: &Path, generation: u64, base: u64) -> Result<(), StoreEr
     atomic_write(&dir.join(LOG), &bytes)
 }
 
-fn read_done(dir: &Path, generation: u64) -> Option<u64> {
+/// The records of `generation` acknowledged: 0 without a file or for an earlier generation's;
+/// a file that cannot be read as one is damage.
+fn read_done(dir: &Path, generation: u64) -> Result<u64, StoreError> {
     let path = dir.join(DONE);
-    let bytes = std::fs::read(&path).ok()?;
-    let parsed =
-        (bytes.len() == 20 && crc32fast::hash(&bytes[..16]).to_le_bytes() == bytes[16..20]).then(|| {
-            let g = u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default());
-            let n = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
-            (g, n)
-        });
-    match parsed {
-        Some((g, n)) if g == generation => Some(n),
-        Some(_) => None, // an earlier generation's: nothing of this one is acknowledged
-        None => {
-            tracing::warn!(path = %path.display(), "outbox: unreadable acknowledgement file; replaying everything");
-            None
-        }
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io_error(&path, "cannot read", &e)),
+    };
+    if bytes.len() != 20 || crc32fast::hash(&bytes[..16]).to_le_bytes() != bytes[16..20] {
+        return Err(StoreError::corrupt(
+            &path,
+            None,
+            "not an outbox acknowledgement (20 bytes with a checksum)",
+        ));
     }
+    let g = u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default());
+    let n = u64::from_le_bytes(bytes[8..16].try_into().unwrap_or_default());
+    // An earlier generation's file acknowledges nothing of this one.
+    Ok(if g == generation { n } else { 0 })
 }
 
 fn write_done(dir: &Path, generation: u64, done: u64) -> Result<(), StoreError> {
@@ -327,7 +392,8 @@ fn write_done(dir: &Path, generation: u64, done: u64) -> Result<(), StoreError> 
 
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!("{name}.tmp"));
     let result = (|| -> io::Result<()> {
         let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
         f.write_all(bytes)?;

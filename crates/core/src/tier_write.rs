@@ -12,6 +12,11 @@
 //! the pair replayed gives 3 (the advance for the 9th already ran). So [`replay`]
 //! acknowledges each record before it applies the next: after a crash at most the one
 //! record in flight is applied again, and a record applied twice in a row is idempotent.
+//! Two duties fall to the routing that feeds the outbox, for this to hold: while a tier's
+//! outbox is not empty every later write for that tier goes through it too (a write that
+//! timed out may have reached the tier, and must not be overtaken), and pending position
+//! writes are dropped, not replayed, once the hot tier has been rehydrated from the files
+//! (the files already hold them).
 
 use serde::{Deserialize, Serialize};
 use tierstore_model::{

@@ -42,16 +42,45 @@ fn records_come_back_in_order_until_acknowledged_across_reopening() {
     outbox.ack(3).unwrap();
     assert_eq!(outbox.depth(), 0);
     assert_eq!(log_len(dir.path()), 24, "drained: the log starts over, header only");
-    // Numbers keep growing after the log starts over; a stale acknowledgement covers nothing new.
-    assert_eq!(outbox.push(b"d").unwrap(), 4);
+    // Numbers keep growing after the log starts over, and the acknowledgement of two records
+    // left from the old generation covers none of the new ones.
+    for p in ["d", "e", "f"] {
+        outbox.push(p.as_bytes()).unwrap();
+    }
     drop(outbox);
     let mut outbox = Outbox::open(dir.path()).unwrap();
-    assert_eq!(outbox.pending(10).unwrap(), [OutboxEntry { seq: 4, payload: b"d".to_vec() }]);
+    let pending = outbox.pending(10).unwrap();
+    assert_eq!(payloads(&pending), ["d", "e", "f"]);
+    assert_eq!(pending.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5, 6]);
+
+    let err = outbox.ack(7).unwrap_err();
+    assert!(matches!(&err, StoreError::InvalidInput { value, .. } if value == "7"), "{err:?}");
+    let err = outbox.push(b"").unwrap_err();
+    assert!(matches!(err, StoreError::InvalidInput { .. }), "{err:?}");
+}
+
+#[test]
+fn a_log_deleted_by_hand_starts_over_without_the_old_acknowledgement() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::open(dir.path()).unwrap();
+    for p in ["a", "b", "c"] {
+        outbox.push(p.as_bytes()).unwrap();
+    }
+    outbox.ack(2).unwrap();
+    drop(outbox);
+    std::fs::remove_file(dir.path().join("outbox.log")).unwrap();
+    let mut outbox = Outbox::open(dir.path()).unwrap();
+    for p in ["x", "y", "z"] {
+        outbox.push(p.as_bytes()).unwrap();
+    }
+    drop(outbox);
+    let mut outbox = Outbox::open(dir.path()).unwrap();
+    assert_eq!(payloads(&outbox.pending(10).unwrap()), ["x", "y", "z"]);
 }
 
 #[test]
 fn a_record_torn_by_a_crash_is_cut_off_and_the_rest_kept() {
-    for cut in [1u64, 4, 8, 9, 12] {
+    for cut in [1u64, 4, 8, 10, 11, 12, 16, 21] {
         let dir = tempfile::tempdir().unwrap();
         let mut outbox = Outbox::open(dir.path()).unwrap();
         outbox.push(b"first").unwrap();
@@ -59,9 +88,9 @@ fn a_record_torn_by_a_crash_is_cut_off_and_the_rest_kept() {
         let whole = log_len(dir.path());
         outbox.push(b"third-torn").unwrap();
         drop(outbox);
-        // The last frame (8 + 10 bytes) loses its tail, as a crash in the middle of the write.
+        // The last frame (12 + 10 bytes) loses its tail, as a crash in the middle of the write.
         let file = std::fs::OpenOptions::new().write(true).open(dir.path().join("outbox.log")).unwrap();
-        file.set_len(whole + 18 - cut).unwrap();
+        file.set_len(whole + 22 - cut).unwrap();
         drop(file);
 
         let mut outbox = Outbox::open(dir.path()).unwrap();
@@ -74,6 +103,33 @@ fn a_record_torn_by_a_crash_is_cut_off_and_the_rest_kept() {
     }
 }
 
+/// The other things a crash leaves: the file extended with zeros the write never filled, and
+/// a last record whose payload did not all land.
+#[test]
+fn zeros_past_the_end_and_a_garbled_last_record_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::open(dir.path()).unwrap();
+    outbox.push(b"first").unwrap();
+    let whole = log_len(dir.path());
+    drop(outbox);
+    let path = dir.path().join("outbox.log");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[0u8; 40]);
+    std::fs::write(&path, &bytes).unwrap();
+    let mut outbox = Outbox::open(dir.path()).unwrap();
+    assert_eq!(payloads(&outbox.pending(10).unwrap()), ["first"]);
+    assert_eq!(log_len(dir.path()), whole);
+    outbox.push(b"second").unwrap();
+    drop(outbox);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF; // the last byte of "second" never landed as written
+    std::fs::write(&path, &bytes).unwrap();
+    let mut outbox = Outbox::open(dir.path()).unwrap();
+    assert_eq!(payloads(&outbox.pending(10).unwrap()), ["first"]);
+    assert_eq!(log_len(dir.path()), whole);
+}
+
 #[test]
 fn a_damaged_record_with_records_after_it_is_refused_naming_file_and_offset() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,13 +139,24 @@ fn a_damaged_record_with_records_after_it_is_refused_naming_file_and_offset() {
     drop(outbox);
     let path = dir.path().join("outbox.log");
     let mut bytes = std::fs::read(&path).unwrap();
-    bytes[24 + 8] ^= 0x20; // "first" → "First": its checksum no longer matches
+    bytes[24 + 12] ^= 0x20; // "first" → "First": its checksum no longer matches
     std::fs::write(&path, &bytes).unwrap();
     let err = Outbox::open(dir.path()).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("outbox.log") && text.contains("at byte 24"), "{text}");
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "nothing cut off or rewritten");
+
+    // A length that points past the end with records after it is damage too, not a torn tail.
+    let mut long = std::fs::read(&path).unwrap();
+    long[24 + 12] ^= 0x20; // undo the flip above
+    long[24] = 0xFF;
+    std::fs::write(&path, &long).unwrap();
+    let err = Outbox::open(dir.path()).unwrap_err();
+    assert!(
+        err.to_string().contains("length fails its checksum") && err.to_string().contains("at byte 24"),
+        "{err}"
+    );
 
     std::fs::write(&path, b"not an outbox at all").unwrap();
     let err = Outbox::open(dir.path()).unwrap_err();
@@ -107,8 +174,10 @@ fn one_process_per_directory() {
     Outbox::open(dir.path()).unwrap();
 }
 
+/// Replaying from the start is not safe (a sequence of writes is not idempotent), so an
+/// acknowledgement file that cannot be trusted is refused, not guessed at.
 #[test]
-fn an_unreadable_acknowledgement_replays_everything() {
+fn an_unreadable_acknowledgement_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut outbox = Outbox::open(dir.path()).unwrap();
     for p in ["a", "b", "c"] {
@@ -116,13 +185,19 @@ fn an_unreadable_acknowledgement_replays_everything() {
     }
     outbox.ack(2).unwrap();
     drop(outbox);
-    std::fs::write(dir.path().join("outbox.done"), b"garbage").unwrap();
-    let mut outbox = Outbox::open(dir.path()).unwrap();
-    assert_eq!(
-        payloads(&outbox.pending(10).unwrap()),
-        ["a", "b", "c"],
-        "replayed: every write is idempotent"
-    );
+    let done = dir.path().join("outbox.done");
+    let good = std::fs::read(&done).unwrap();
+    std::fs::write(&done, b"garbage").unwrap();
+    let err = Outbox::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }) && err.to_string().contains("outbox.done"), "{err}");
+
+    // One that acknowledges more than the log holds: the log lost records.
+    std::fs::write(&done, &good).unwrap();
+    let log = dir.path().join("outbox.log");
+    let bytes = std::fs::read(&log).unwrap();
+    std::fs::write(&log, &bytes[..24 + 13]).unwrap(); // one record left, the rest cut
+    let err = Outbox::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("acknowledges 2 records"), "{err}");
 }
 
 /// The worker half of the kill test: pushes numbered records forever, printing each number

@@ -155,6 +155,7 @@ async fn each_write_applied_twice_in_a_row_leaves_the_tiers_as_once() {
     assert_eq!(trades.iter().map(|t| t.seq.unwrap()).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(bars.iter().map(|b| b.close.get()).collect::<Vec<_>>(), [10.0, 10.4]);
     assert_eq!(assets.len(), 1);
+    assert_eq!(assets[0].total, "100000.50".parse().unwrap());
 }
 
 /// A position store that, on its `fail_at`-th call, lets the call reach Redis and then
