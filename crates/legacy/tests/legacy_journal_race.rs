@@ -248,3 +248,38 @@ async fn identities_stay_right_when_another_writer_appends_between_our_count_and
     }
     eprintln!("{theirs} rows of the other writer interleaved with our 300");
 }
+
+/// Another writer is in the middle of a row (its last line has no terminator yet) when we
+/// append: the append waits for the row to be finished, then writes after it, with the
+/// ordinal after it — instead of refusing, or completing the other writer's row with ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_append_waits_for_a_row_another_writer_is_finishing() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("prod_pwc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("deal_hist.csv");
+    let theirs = row(1).into_bytes();
+    let (first_half, second_half) = theirs.split_at(theirs.len() / 2);
+    std::fs::write(&path, [format!("{HEADER}{}", row(0)).as_bytes(), first_half].concat()).unwrap();
+    let mut accounts = BTreeMap::new();
+    accounts.insert(acct(), dir.clone());
+    let store = LegacyStore::open(LegacyConfig::new(accounts, None)).await.unwrap();
+
+    let finisher = {
+        let (path, rest) = (path.clone(), second_half.to_vec());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+            f.write_all(&rest).unwrap();
+        })
+    };
+    let ours = Trade { seq: None, remark: "ours".into(), ..trade(0) };
+    let ids = store.append_trades(&[ours]).await.unwrap();
+    finisher.join().unwrap();
+    assert_eq!(ids[0].seq, 3, "after the header's rows #1 and the other writer's #2");
+    let all = store.trades(&TradeQuery::default()).await.unwrap();
+    let by_seq: BTreeMap<u64, &Trade> = all.iter().map(|t| (t.seq.unwrap(), t)).collect();
+    assert_eq!(by_seq.keys().copied().collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(by_seq[&3].remark, "ours");
+    assert_eq!(*by_seq[&2], trade(1), "the other writer's row, whole");
+}

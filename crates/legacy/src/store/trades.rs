@@ -21,6 +21,29 @@ use crate::fsio::{self, DirLock};
 /// Rows per chunk of a trade stream.
 const TRADE_CHUNK: usize = 10_000;
 
+/// How long an append waits for a row another writer is in the middle of (a last line without
+/// its terminator) to be finished before it gives up: the Python program's csv writer may
+/// write a row in more than one piece.
+const UNTERMINATED_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The journal's layout once its last line is whole — waiting up to [`UNTERMINATED_WAIT`] for
+/// a row being written — or as it is then (which the append refuses).
+fn settled_layout(path: &Path) -> Result<Option<journal::JournalLayout>> {
+    let deadline = std::time::Instant::now() + UNTERMINATED_WAIT;
+    loop {
+        let layout = match fsio::read_ends(path, SNIFF)? {
+            Some(ends) => Some(journal::layout(path, &ends.head, &ends.tail, ends.len)?),
+            None => None,
+        };
+        match layout {
+            Some(l) if !l.terminated && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            other => return Ok(other),
+        }
+    }
+}
+
 /// A reader of the journal at `path` as it is now; `Ok(None)` if there is none.
 pub(crate) fn open_journal(
     path: &Path,
@@ -196,10 +219,7 @@ impl TradeStore for LegacyStore {
                 if append.is_empty() {
                     continue;
                 }
-                let layout = match fsio::read_ends(&path, SNIFF)? {
-                    Some(ends) => Some(journal::layout(&path, &ends.head, &ends.tail, ends.len)?),
-                    None => None,
-                };
+                let layout = settled_layout(&path)?;
                 let bytes = journal::render_append(
                     &path,
                     &append,
