@@ -109,8 +109,23 @@ pub struct WriteTargets<'a> {
 }
 
 impl TierWrite {
-    /// The record's bytes.
+    /// The record's bytes. A write that could never be applied is refused here, before it
+    /// reaches the outbox, where it would block every write behind it: trades without their
+    /// journal ordinal, and empty batches.
     pub fn encode(&self) -> Result<Vec<u8>, StoreError> {
+        match self {
+            TierWrite::Trades { trades } if trades.iter().any(|t| t.seq.is_none()) => {
+                return Err(StoreError::invalid(
+                    "seq",
+                    "none",
+                    "a trade goes to the outbox with the ordinal its journal append gave it",
+                ));
+            }
+            TierWrite::Trades { trades } if trades.is_empty() => return Err(empty("trades")),
+            TierWrite::Klines { bars } if bars.is_empty() => return Err(empty("bars")),
+            TierWrite::Assets { points } if points.is_empty() => return Err(empty("points")),
+            _ => {}
+        }
         serde_json::to_vec(self)
             .map_err(|e| StoreError::invalid("outbox write", format!("{self:?}"), e.to_string()))
     }
@@ -154,6 +169,10 @@ impl TierWrite {
             }
         }
     }
+}
+
+fn empty(field: &str) -> StoreError {
+    StoreError::invalid(field, "[]", "an empty batch is not a write")
 }
 
 /// What a replay did.

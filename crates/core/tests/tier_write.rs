@@ -255,6 +255,12 @@ async fn a_write_for_a_role_the_tier_does_not_hold_is_refused() {
     let w = TierWrite::Klines { bars: Vec::new() };
     let err = w.apply(&WriteTargets::default()).await.unwrap_err();
     assert!(matches!(&err, StoreError::InvalidInput { value, .. } if value == "klines"), "{err:?}");
+    // Writes that could never be applied never reach the outbox.
+    let unnumbered = Trade { seq: None, ..fill(1) };
+    let err = TierWrite::Trades { trades: vec![fill(1), unnumbered] }.encode().unwrap_err();
+    assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "seq"), "{err:?}");
+    let err = TierWrite::Assets { points: Vec::new() }.encode().unwrap_err();
+    assert!(matches!(&err, StoreError::InvalidInput { field, .. } if field == "points"), "{err:?}");
     let err = TierWrite::decode(b"{\"op\":\"drop_table\"}", 7).unwrap_err();
     assert!(
         matches!(err, StoreError::Corrupt { .. }) && err.to_string().contains("outbox record 7"),
