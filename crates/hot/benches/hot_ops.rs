@@ -5,37 +5,13 @@
 //! `cargo xtask bench hot` (it brings Redis up and sets TIERSTORE_TEST_REDIS_URL). Prints a
 //! table and one JSON object per line: `{"bench": NAME, "p50_us": X, "p99_us": Y, "n": CALLS}`.
 
-use std::time::{Duration, Instant};
-
 use tierstore_hot::{HotConfig, HotStore};
 use tierstore_model::{
     AccountId, AccountPositions, HeldDays, Position, PositionStore, Price, SecretUrl, StockCode, TradeDate,
 };
+use tierstore_testkit::bench::{measure, percentile};
 
 const WARMUP: usize = 500;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-async fn measure<F, Fut>(n: usize, mut call: F) -> Vec<Duration>
-where
-    F: FnMut(usize) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for i in 0..WARMUP {
-        call(i).await;
-    }
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let t = Instant::now();
-        call(WARMUP + i).await;
-        out.push(t.elapsed());
-    }
-    out.sort();
-    out
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -70,14 +46,14 @@ async fn run() {
     let results = [
         (
             "account_read",
-            measure(20_000, |_| async {
+            measure(WARMUP, 20_000, |_| async {
                 let _ = store.account_positions(&account).await.expect("read");
             })
             .await,
         ),
         (
             "single_read",
-            measure(20_000, |i| {
+            measure(WARMUP, 20_000, |i| {
                 let c = codes[i % 100];
                 let s = &store;
                 let a = &account;
@@ -89,7 +65,7 @@ async fn run() {
         ),
         (
             "max_update",
-            measure(20_000, |i| {
+            measure(WARMUP, 20_000, |i| {
                 let c = codes[i % 100];
                 let p = Price::new("p", 10.0 + (i % 997) as f64 / 100.0).expect("price");
                 let s = &store;
@@ -102,7 +78,7 @@ async fn run() {
         ),
         (
             "held_inc",
-            measure(5_000, |i| {
+            measure(WARMUP, 5_000, |i| {
                 // A new day each call, so every call really increments 100 positions.
                 let day = TradeDate::from_days_since_epoch(20_000 + i as u16).expect("day");
                 let s = &store;

@@ -7,38 +7,14 @@
 //! table and one JSON object per line:
 //! `{"bench": NAME, "engine": ENGINE, "p50_us": X, "p99_us": Y, "n": CALLS}`.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 use tierstore_model::{
     AccountId, AccountStore, Broker, Email, NewAccount, NewStrategy, NewUser, Role, Secret, SecretUrl,
     StrategyId, StrategyKind, StrategyStore, UserStore, Username,
 };
+use tierstore_testkit::bench::{measure, percentile};
 use tierstore_testkit::{WarmDatabase, WarmEngine};
 use tierstore_warm::{WarmConfig, WarmStore};
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-async fn measure<F, Fut>(warmup: usize, n: usize, mut call: F) -> Vec<Duration>
-where
-    F: FnMut(usize) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for i in 0..warmup {
-        call(i).await;
-    }
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let t = Instant::now();
-        call(warmup + i).await;
-        out.push(t.elapsed());
-    }
-    out.sort();
-    out
-}
 
 fn main() {
     let rt =
