@@ -62,6 +62,13 @@ struct TradeRow {
     strategy: String,
 }
 
+/// The counts and fill amounts by kind that summaries and account statistics share, in the
+/// column order of [`SummaryRow`] and [`StatsRow`] after their leading columns.
+const KIND_COUNTS: &str = "countIf(kind IN ('buy_order', 'sell_order')) AS orders, \
+     countIf(kind IN ('buy_fill', 'sell_fill')) AS fills, \
+     countIf(kind = 'cancel') AS cancels, countIf(kind = 'other') AS other, \
+     sumIf(amount_fen, kind = 'buy_fill') AS buy_fen, sumIf(amount_fen, kind = 'sell_fill') AS sell_fen";
+
 #[derive(Row, serde::Deserialize)]
 struct SummaryRow {
     account: String,
@@ -256,11 +263,7 @@ impl CoolStore {
         let table = self.trades_table();
         let filter = Filter::of(&table, query, false, &query.kinds);
         let sql = format!(
-            "SELECT account, count() AS trades, \
-             countIf(kind IN ('buy_order', 'sell_order')) AS orders, \
-             countIf(kind IN ('buy_fill', 'sell_fill')) AS fills, \
-             countIf(kind = 'cancel') AS cancels, countIf(kind = 'other') AS other, \
-             sumIf(amount_fen, kind = 'buy_fill') AS buy_fen, sumIf(amount_fen, kind = 'sell_fill') AS sell_fen, \
+            "SELECT account, count() AS trades, {KIND_COUNTS}, \
              uniqExact(code) AS codes, min(date) AS first, max(date) AS last \
              FROM {table} FINAL WHERE {} GROUP BY account ORDER BY account",
             filter.sql
@@ -448,11 +451,7 @@ impl TradeStore for CoolStore {
         };
         let filter = Filter::of(&table, &counted, false, &counted.kinds);
         let sql = format!(
-            "SELECT account, {bucket} AS period, \
-             countIf(kind IN ('buy_order', 'sell_order')) AS orders, \
-             countIf(kind IN ('buy_fill', 'sell_fill')) AS fills, \
-             countIf(kind = 'cancel') AS cancels, countIf(kind = 'other') AS other, \
-             sumIf(amount_fen, kind = 'buy_fill') AS buy_fen, sumIf(amount_fen, kind = 'sell_fill') AS sell_fen \
+            "SELECT account, {bucket} AS period, {KIND_COUNTS} \
              FROM {table} FINAL WHERE {} GROUP BY account, period ORDER BY account, period",
             filter.sql
         );
