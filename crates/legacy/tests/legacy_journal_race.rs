@@ -126,6 +126,20 @@ impl Drop for Writer {
     }
 }
 
+/// A journal of the account holding `initial`, in a temporary strategy directory, and a store
+/// over it.
+async fn journal_store(initial: &[u8]) -> (tempfile::TempDir, std::path::PathBuf, LegacyStore) {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("prod_pwc");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("deal_hist.csv");
+    std::fs::write(&path, initial).unwrap();
+    let mut accounts = BTreeMap::new();
+    accounts.insert(acct(), dir);
+    let store = LegacyStore::open(LegacyConfig::new(accounts, None)).await.unwrap();
+    (root, path, store)
+}
+
 fn check_prefix(got: &[Trade], want: &[Trade], via: &str) {
     assert!(got.len() <= want.len(), "{via}: {} rows, more than written", got.len());
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
@@ -135,14 +149,7 @@ fn check_prefix(got: &[Trade], want: &[Trade], via: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_reads_return_only_rows_the_writer_wrote() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("prod_pwc");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("deal_hist.csv");
-    std::fs::write(&path, HEADER).unwrap();
-    let mut accounts = BTreeMap::new();
-    accounts.insert(acct(), dir.clone());
-    let store = LegacyStore::open(LegacyConfig::new(accounts, None)).await.unwrap();
+    let (_root, path, store) = journal_store(HEADER.as_bytes()).await;
 
     let want: Vec<Trade> = (0..ROWS).map(trade).collect();
 
@@ -204,14 +211,7 @@ fn the_helpers_agree_with_each_other() {
 /// row at that ordinal is ours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identities_stay_right_when_another_writer_appends_between_our_count_and_write() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("prod_pwc");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("deal_hist.csv");
-    std::fs::write(&path, HEADER).unwrap();
-    let mut accounts = BTreeMap::new();
-    accounts.insert(acct(), dir.clone());
-    let store = LegacyStore::open(LegacyConfig::new(accounts, None)).await.unwrap();
+    let (_root, path, store) = journal_store(HEADER.as_bytes()).await;
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let other = {
@@ -254,16 +254,10 @@ async fn identities_stay_right_when_another_writer_appends_between_our_count_and
 /// ordinal after it — instead of refusing, or completing the other writer's row with ours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_append_waits_for_a_row_another_writer_is_finishing() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("prod_pwc");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("deal_hist.csv");
     let theirs = row(1).into_bytes();
     let (first_half, second_half) = theirs.split_at(theirs.len() / 2);
-    std::fs::write(&path, [format!("{HEADER}{}", row(0)).as_bytes(), first_half].concat()).unwrap();
-    let mut accounts = BTreeMap::new();
-    accounts.insert(acct(), dir.clone());
-    let store = LegacyStore::open(LegacyConfig::new(accounts, None)).await.unwrap();
+    let (_root, path, store) =
+        journal_store(&[format!("{HEADER}{}", row(0)).as_bytes(), first_half].concat()).await;
 
     let finisher = {
         let (path, rest) = (path.clone(), second_half.to_vec());
