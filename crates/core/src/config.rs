@@ -16,6 +16,8 @@ use tierstore_legacy::{HeldDaysFormat, LegacyConfig, Platform};
 use tierstore_model::{AccountId, Broker, StorageMode, StoreError};
 use tierstore_warm::WarmConfig;
 
+use crate::alerts::AlertConfig;
+
 /// The file read when no path is given and `TIERSTORE_CONFIG` is unset.
 pub const DEFAULT_FILE: &str = "tierstore.toml";
 
@@ -39,7 +41,17 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("TIERSTORE_CLICKHOUSE_TIMEOUT_MS", "clickhouse.timeout_ms"),
     ("TIERSTORE_CLICKHOUSE_STREAM_TIMEOUT_MS", "clickhouse.stream_timeout_ms"),
     ("TIERSTORE_DAILY_DIR", "legacy.daily_dir"),
+    ("TIERSTORE_OUTBOX_DIR", "store.outbox_dir"),
+    ("TIERSTORE_READ_DEADLINE_MS", "store.read_deadline_ms"),
+    ("TIERSTORE_WRITE_DEADLINE_MS", "store.write_deadline_ms"),
+    ("TIERSTORE_MODE_POLL_MS", "store.mode_poll_ms"),
+    ("TIERSTORE_ALERT_URL", "alerts.url"),
+    ("TIERSTORE_ALERT_FORMAT", "alerts.format"),
 ];
+
+/// The outbox directory when the configuration names none, relative to the configuration
+/// file's directory (the working directory for built-in defaults).
+pub const DEFAULT_OUTBOX_DIR: &str = "tierstore-outbox";
 
 /// Used when there is no configuration file at all: the local services `cargo xtask services
 /// up` provides, and SQLite as the embedded warm store.
@@ -127,6 +139,65 @@ pub struct LegacySection {
     pub held_days_format: HeldDaysFormat,
 }
 
+/// The `[store]` section: how the composed [`crate::Store`] routes, waits and queues.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// The process's outbox: writes a database tier missed, kept until it is back. One
+    /// directory per process (a second process opening it is refused); relative paths are
+    /// relative to the configuration file. Default [`DEFAULT_OUTBOX_DIR`].
+    #[serde(default)]
+    pub outbox_dir: Option<std::path::PathBuf>,
+    /// In `db_first`, how long a read waits for its database before the files answer
+    /// (10..=900 ms, so a read with its file fallback stays within a second).
+    #[serde(default = "default_read_deadline_ms")]
+    pub read_deadline_ms: u64,
+    /// How long a write waits for a database tier before it goes to the outbox (10..=60000 ms).
+    #[serde(default = "default_write_deadline_ms")]
+    pub write_deadline_ms: u64,
+    /// How often the migration phase is read from the warm tier (100..=60000 ms).
+    #[serde(default = "default_mode_poll_ms")]
+    pub mode_poll_ms: u64,
+    /// The longest wait between two probes of a tier that is down (100..=600000 ms).
+    #[serde(default = "default_probe_max_backoff_ms")]
+    pub probe_max_backoff_ms: u64,
+}
+
+fn default_read_deadline_ms() -> u64 {
+    300
+}
+fn default_write_deadline_ms() -> u64 {
+    2000
+}
+fn default_mode_poll_ms() -> u64 {
+    2000
+}
+fn default_probe_max_backoff_ms() -> u64 {
+    5000
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            outbox_dir: None,
+            read_deadline_ms: default_read_deadline_ms(),
+            write_deadline_ms: default_write_deadline_ms(),
+            mode_poll_ms: default_mode_poll_ms(),
+            probe_max_backoff_ms: default_probe_max_backoff_ms(),
+        }
+    }
+}
+
+impl StoreSection {
+    fn validate(&self) -> Result<(), StoreError> {
+        use tierstore_model::error::ensure_between;
+        ensure_between("store.read_deadline_ms", self.read_deadline_ms, 10, 900)?;
+        ensure_between("store.write_deadline_ms", self.write_deadline_ms, 10, 60_000)?;
+        ensure_between("store.mode_poll_ms", self.mode_poll_ms, 100, 60_000)?;
+        ensure_between("store.probe_max_backoff_ms", self.probe_max_backoff_ms, 100, 600_000)
+    }
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Document {
@@ -141,6 +212,9 @@ struct Document {
     legacy: LegacySection,
     #[serde(default)]
     accounts: Vec<AccountEntry>,
+    #[serde(default)]
+    store: StoreSection,
+    alerts: Option<AlertConfig>,
 }
 
 fn default_timezone() -> String {
@@ -166,6 +240,10 @@ pub struct Config {
     pub legacy: LegacySection,
     /// The accounts.
     pub accounts: Vec<AccountEntry>,
+    /// The composed store's settings; `outbox_dir` is always set after loading.
+    pub store: StoreSection,
+    /// Where alerts go, if anywhere.
+    pub alerts: Option<AlertConfig>,
 }
 
 impl Config {
@@ -240,6 +318,13 @@ impl Config {
             clickhouse: doc.clickhouse,
             legacy: doc.legacy,
             accounts: doc.accounts,
+            store: StoreSection {
+                outbox_dir: Some(
+                    doc.store.outbox_dir.clone().unwrap_or_else(|| base.join(DEFAULT_OUTBOX_DIR)),
+                ),
+                ..doc.store
+            },
+            alerts: doc.alerts,
         };
         config.validate().map_err(|source| ConfigError::Invalid { origin: config.origin.clone(), source })?;
         Ok(config)
@@ -255,6 +340,7 @@ impl Config {
         if let Some(c) = &self.clickhouse {
             c.validate()?;
         }
+        self.store.validate()?;
         let mut ids = BTreeSet::new();
         let mut dirs = BTreeSet::new();
         for a in &self.accounts {
@@ -287,6 +373,9 @@ impl Config {
         if let Some(c) = &self.clickhouse {
             out.extend(c.url.credentials());
             out.extend(c.password.as_ref().map(|p| p.expose().clone()).filter(|p| !p.is_empty()));
+        }
+        if let Some(a) = &self.alerts {
+            out.extend(a.url.credentials());
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.len()));
         out.dedup();
@@ -332,6 +421,11 @@ fn resolve_paths(doc: &mut toml::Table, base: &Path) {
     {
         resolve(v);
     }
+    if let Some(toml::Value::Table(store)) = doc.get_mut("store")
+        && let Some(v) = store.get_mut("outbox_dir")
+    {
+        resolve(v);
+    }
     if let Some(toml::Value::Array(accounts)) = doc.get_mut("accounts") {
         for a in accounts {
             if let Some(v) = a.as_table_mut().and_then(|t| t.get_mut("legacy_dir")) {
@@ -356,7 +450,7 @@ fn apply_env(
                 reason: format!("{raw:?} is not a whole number"),
             })?;
             toml::Value::Integer(n)
-        } else if *key == "legacy.daily_dir" {
+        } else if *key == "legacy.daily_dir" || *key == "store.outbox_dir" {
             toml::Value::String(cwd.join(&raw).display().to_string())
         } else {
             toml::Value::String(raw)

@@ -12,16 +12,19 @@
 //! [`outbox`] keeps the writes a secondary tier has not taken yet, durably and in order, as
 //! [`tier_write::TierWrite`]s that [`tier_write::replay`] applies when the tier is back.
 
+pub mod alerts;
 pub mod config;
 pub mod cool;
 pub mod files;
 pub mod health;
 pub mod outbox;
 pub mod storage;
+mod store;
 pub mod tier_write;
 pub mod warm;
 
 pub use config::{Config, ConfigError};
 pub use health::{HealthStatus, ServiceHealth, check_health};
 pub use storage::{KlineStorageReport, kline_storage};
+pub use store::{Sourced, SourcedReads, Store};
 pub use tierstore_model as model;

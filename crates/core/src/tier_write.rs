@@ -20,8 +20,8 @@
 
 use serde::{Deserialize, Serialize};
 use tierstore_model::{
-    AccountId, AssetPoint, AssetStore, HeldDays, Kline, KlineStore, PositionStore, Price, StockCode,
-    StoreError, Trade, TradeDate, TradeStore,
+    AccountId, AccountPositions, AssetPoint, AssetStore, HeldDays, Kline, KlineStore, PositionStore, Price,
+    StockCode, StoreError, Trade, TradeDate, TradeStore,
 };
 
 use crate::outbox::Outbox;
@@ -30,6 +30,20 @@ use crate::outbox::Outbox;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum TierWrite {
+    /// [`PositionStore::open_positions`].
+    OpenPositions {
+        /// The account.
+        account: AccountId,
+        /// The stocks opened.
+        codes: Vec<StockCode>,
+    },
+    /// [`PositionStore::replace_account`].
+    ReplaceAccount {
+        /// The account.
+        account: AccountId,
+        /// Its whole state.
+        state: AccountPositions,
+    },
     /// [`PositionStore::set_held_days`].
     SetHeldDays {
         /// The account.
@@ -109,6 +123,21 @@ pub struct WriteTargets<'a> {
 }
 
 impl TierWrite {
+    /// The account a position write is for; `None` for the cool tier's writes.
+    pub fn position_account(&self) -> Option<&AccountId> {
+        match self {
+            TierWrite::OpenPositions { account, .. }
+            | TierWrite::ReplaceAccount { account, .. }
+            | TierWrite::SetHeldDays { account, .. }
+            | TierWrite::ClosePosition { account, .. }
+            | TierWrite::RemovePosition { account, .. }
+            | TierWrite::RaiseMaxPrice { account, .. }
+            | TierWrite::LowerMinPrice { account, .. }
+            | TierWrite::IncrementHeldDays { account, .. } => Some(account),
+            TierWrite::Trades { .. } | TierWrite::Klines { .. } | TierWrite::Assets { .. } => None,
+        }
+    }
+
     /// The record's bytes. A write that could never be applied is refused here, before it
     /// reaches the outbox, where it would block every write behind it: trades without their
     /// journal ordinal, and empty batches.
@@ -144,6 +173,12 @@ impl TierWrite {
         };
         let positions = || to.positions.ok_or_else(|| missing("positions"));
         match self {
+            TierWrite::OpenPositions { account, codes } => {
+                positions()?.open_positions(account, codes).await.map(drop)
+            }
+            TierWrite::ReplaceAccount { account, state } => {
+                positions()?.replace_account(account, state).await
+            }
             TierWrite::SetHeldDays { account, code, days } => {
                 positions()?.set_held_days(account, code, *days).await
             }

@@ -1,0 +1,182 @@
+//! Alerts: a webhook told when reads fall back to the files, when a tier recovers, when Redis is
+//! rehydrated, and when an outbox cannot drain.
+//!
+//! Three body shapes: a generic JSON object, DingTalk's and Feishu's text messages. Each
+//! (kind, tier) pair is sent at most once per `min_interval_ms`, so a flapping server does not
+//! flood a chat group. Webhook URLs carry their secret (DingTalk's `access_token` query
+//! parameter, Feishu's last path segment), so logs name a webhook only by scheme and host.
+//! Sending never blocks the caller: it runs in a task of its own and a failure is logged.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use tierstore_model::{SecretUrl, Tier};
+
+/// The `[alerts]` section.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    /// The webhook (http or https).
+    pub url: SecretUrl,
+    /// The body shape the webhook expects.
+    #[serde(default)]
+    pub format: AlertFormat,
+    /// The least time between two alerts of the same kind for the same tier.
+    #[serde(default = "default_min_interval_ms")]
+    pub min_interval_ms: u64,
+}
+
+fn default_min_interval_ms() -> u64 {
+    60_000
+}
+
+impl AlertConfig {
+    /// Every secret the webhook URL carries: its credentials and, since chat webhooks carry
+    /// their token in the path, every path segment.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = self.url.credentials();
+        if let Some(segments) = self.url.expose().path_segments() {
+            out.extend(segments.filter(|s| s.len() >= 8).map(str::to_owned));
+        }
+        out
+    }
+
+    /// What logs may say about the webhook: scheme, host and port only.
+    pub fn display_url(&self) -> String {
+        let u = self.url.expose();
+        let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+        format!("{}://{}{port}/***", u.scheme(), u.host_str().unwrap_or(""))
+    }
+}
+
+/// A webhook's body shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertFormat {
+    /// `{"source":"tierstore","kind":..,"tier":..,"message":..,"at":..}`.
+    #[default]
+    Generic,
+    /// A DingTalk robot text message: `{"msgtype":"text","text":{"content":..}}`.
+    Dingtalk,
+    /// A Feishu (Lark) bot text message: `{"msg_type":"text","content":{"text":..}}`.
+    Feishu,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A database tier stopped answering: reads come from the files, writes queue.
+    Fallback,
+    /// The tier answers again and its outbox has drained: reads go back to it.
+    Recovery,
+    /// Redis lost our data (or never had an account) and was filled again from the files.
+    Rehydration,
+    /// The outbox holds a write the tier keeps refusing.
+    OutboxStuck,
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Alert {
+    /// What happened.
+    pub kind: AlertKind,
+    /// To which tier.
+    pub tier: Tier,
+    /// For people.
+    pub message: String,
+}
+
+impl Alert {
+    /// The body `format` wants, as JSON.
+    pub fn body(&self, format: AlertFormat, at: chrono::DateTime<chrono::Utc>) -> serde_json::Value {
+        let kind = serde_json::to_value(self.kind).unwrap_or_default();
+        let text = format!(
+            "[tierstore] {} on the {} tier: {} ({})",
+            kind.as_str().unwrap_or(""),
+            self.tier.as_str(),
+            self.message,
+            at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        match format {
+            AlertFormat::Generic => serde_json::json!({
+                "source": "tierstore",
+                "kind": kind,
+                "tier": self.tier.as_str(),
+                "message": self.message,
+                "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            }),
+            AlertFormat::Dingtalk => serde_json::json!({"msgtype": "text", "text": {"content": text}}),
+            AlertFormat::Feishu => serde_json::json!({"msg_type": "text", "content": {"text": text}}),
+        }
+    }
+}
+
+/// Sends alerts to the configured webhook, rate-limited; without one, only logs them.
+#[derive(Clone)]
+pub struct Alerts {
+    config: Option<Arc<AlertConfig>>,
+    client: reqwest::Client,
+    last: Arc<Mutex<HashMap<(AlertKind, Tier), Instant>>>,
+}
+
+impl std::fmt::Debug for Alerts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerts").field("webhook", &self.config.as_ref().map(|c| c.display_url())).finish()
+    }
+}
+
+impl Alerts {
+    /// Alerts to `config`'s webhook, if any.
+    pub fn new(config: Option<AlertConfig>) -> Alerts {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Alerts { config: config.map(Arc::new), client, last: Arc::default() }
+    }
+
+    /// Logs the alert and, unless one of its kind for its tier went out within the interval,
+    /// posts it in the background. Returns whether it was posted.
+    pub fn raise(&self, alert: Alert) -> bool {
+        match alert.kind {
+            AlertKind::Recovery | AlertKind::Rehydration => {
+                tracing::info!(kind = ?alert.kind, tier = %alert.tier.as_str(), "{}", alert.message)
+            }
+            AlertKind::Fallback | AlertKind::OutboxStuck => {
+                tracing::warn!(kind = ?alert.kind, tier = %alert.tier.as_str(), "{}", alert.message)
+            }
+        }
+        let Some(config) = self.config.clone() else { return false };
+        {
+            let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (alert.kind, alert.tier);
+            let now = Instant::now();
+            if let Some(at) = last.get(&key)
+                && now.duration_since(*at) < Duration::from_millis(config.min_interval_ms)
+            {
+                return false;
+            }
+            last.insert(key, now);
+        }
+        let body = alert.body(config.format, chrono::Utc::now());
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            let sent = client.post(config.url.expose().clone()).json(&body).send().await;
+            match sent.and_then(|r| r.error_for_status()) {
+                Ok(_) => tracing::debug!(webhook = %config.display_url(), "alert sent"),
+                // reqwest's error text includes the URL; say only what kind of failure it was.
+                Err(e) => tracing::warn!(
+                    webhook = %config.display_url(),
+                    status = ?e.status(),
+                    timeout = e.is_timeout(),
+                    connect = e.is_connect(),
+                    "alert could not be sent"
+                ),
+            }
+        });
+        true
+    }
+}

@@ -1,0 +1,389 @@
+//! The composed store: one API over every tier, routed by the migration phase.
+//!
+//! | mode         | reads from                         | writes to                              |
+//! |--------------|------------------------------------|----------------------------------------|
+//! | `file`       | the files                          | the files                              |
+//! | `dual_write` | the files                          | the files, then the databases          |
+//! | `db_first`   | the databases (files on a timeout) | the files, then the databases          |
+//!
+//! The files are written first in every mode and a call fails if they refuse, so the files
+//! always hold every completed write: a rollback is a switch, never a copy, and the hot tier
+//! can always be rebuilt from them. A database write that fails or times out goes to the
+//! tier's durable outbox ([`crate::outbox`]) before the call returns, and a background task
+//! replays it when the tier answers again; until its outbox drains, a tier takes new writes
+//! only through the outbox and serves no reads. Position writes of one account are serialised
+//! (files and Redis together), which is what lets the hot tier's outbox be drained by
+//! rebuilding the accounts it names from the files instead of replaying the writes one by one
+//! (see `recovery`).
+//!
+//! The phase is read from the warm tier's migration state when a warm tier is configured,
+//! polled every `store.mode_poll_ms`, and cached in the outbox directory for a start while the
+//! warm tier is down; otherwise it is the configuration's `mode`. Accounts, strategies,
+//! parameters and users live only in the warm tier, in every mode.
+
+mod recovery;
+mod roles;
+mod secondary;
+
+pub use roles::SourcedReads;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::FutureExt;
+use tierstore_cool::CoolStore;
+use tierstore_hot::HotStore;
+use tierstore_legacy::LegacyStore;
+use tierstore_model::{AccountId, Clock, Result, StorageMode, StoreError, SystemClock, Tier, TradeDate};
+use tierstore_warm::WarmStore;
+use tokio::sync::{OwnedMutexGuard, watch};
+
+use crate::alerts::{Alert, AlertKind, Alerts};
+use crate::config::Config;
+use crate::tier_write::TierWrite;
+use secondary::{Lazy, Secondary};
+
+/// A value and the tier that answered it: in `db_first` a read that found its database
+/// silent says [`Tier::Legacy`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sourced<T> {
+    /// What was read.
+    pub value: T,
+    /// Which tier answered.
+    pub source: Tier,
+}
+
+/// How long the store waits, and for what.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadlines {
+    pub(crate) read: Duration,
+    pub(crate) write: Duration,
+    pub(crate) mode_poll: Duration,
+    pub(crate) max_backoff: Duration,
+}
+
+/// One storage API for strategy code; cheap to clone (clones share connections, outboxes and
+/// background tasks, which stop when the last clone is dropped).
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+    _tasks: Arc<Tasks>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("mode", &self.mode()).finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) legacy: LegacyStore,
+    pub(crate) hot: Option<Secondary<HotStore>>,
+    pub(crate) cool: Option<Secondary<CoolStore>>,
+    pub(crate) warm: Option<Lazy<WarmStore>>,
+    pub(crate) accounts: Vec<AccountId>,
+    pub(crate) mode: watch::Sender<StorageMode>,
+    pub(crate) mode_cache: PathBuf,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) alerts: Alerts,
+    locks: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Aborts the background tasks when the last [`Store`] clone goes.
+struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+impl Store {
+    /// Opens the store the configuration describes: the legacy files (required: they are
+    /// written in every mode), and Redis, the warm database and ClickHouse where configured,
+    /// each connected on first use so a tier that is down does not stop the start. Must be
+    /// called inside a Tokio runtime; background tasks poll the phase and heal tiers.
+    pub async fn open(config: &Config) -> Result<Store> {
+        Store::open_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`Store::open`] with "now" read from `clock` (market dates in tests).
+    pub async fn open_with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Store> {
+        let legacy_config = config.legacy_config().filter(|l| !l.accounts.is_empty()).ok_or_else(|| {
+            StoreError::invalid(
+                "accounts",
+                &config.origin,
+                "the store writes the legacy files in every mode: give each account its legacy_dir",
+            )
+        })?;
+        let accounts: Vec<AccountId> = legacy_config.accounts.keys().cloned().collect();
+        let legacy = LegacyStore::open(legacy_config).await?.with_clock(Arc::clone(&clock));
+        let outbox_dir = config
+            .store
+            .outbox_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_OUTBOX_DIR));
+        let hot = match &config.redis {
+            Some(c) => {
+                let c = c.clone();
+                let lazy = Lazy::new(move || HotStore::connect(c.clone()).boxed());
+                Some(Secondary::open(Tier::Hot, lazy, &outbox_dir.join("hot"))?)
+            }
+            None => None,
+        };
+        let cool = match &config.clickhouse {
+            Some(_) => {
+                let c = crate::cool::cool_config(config)?;
+                let lazy = Lazy::new(move || CoolStore::connect(c.clone()).boxed());
+                Some(Secondary::open(Tier::Cool, lazy, &outbox_dir.join("cool"))?)
+            }
+            None => None,
+        };
+        let warm = config.warm.clone().map(|c| {
+            let clock = Arc::clone(&clock);
+            Lazy::new(move || {
+                let (c, clock) = (c.clone(), Arc::clone(&clock));
+                async move { Ok(WarmStore::open(c).await?.with_clock(clock)) }.boxed()
+            })
+        });
+        let deadlines = Deadlines {
+            read: Duration::from_millis(config.store.read_deadline_ms),
+            write: Duration::from_millis(config.store.write_deadline_ms),
+            mode_poll: Duration::from_millis(config.store.mode_poll_ms),
+            max_backoff: Duration::from_millis(config.store.probe_max_backoff_ms),
+        };
+        let mode_cache = outbox_dir.join("mode");
+        let mode = match &warm {
+            Some(w) => initial_mode(w, &mode_cache).await?,
+            None => config.mode,
+        };
+        tracing::info!(%mode, "tierstore opened");
+        let inner = Arc::new(Inner {
+            legacy,
+            hot,
+            cool,
+            warm,
+            accounts,
+            mode: watch::Sender::new(mode),
+            mode_cache,
+            deadlines,
+            alerts: Alerts::new(config.alerts.clone()),
+            locks: Mutex::default(),
+        });
+        let tasks = recovery::spawn(&inner);
+        Ok(Store { inner, _tasks: Arc::new(Tasks(tasks)) })
+    }
+
+    /// The migration phase the store routes by now.
+    pub fn mode(&self) -> StorageMode {
+        *self.inner.mode.borrow()
+    }
+
+    /// A receiver that sees every phase change the store notices.
+    pub fn mode_changes(&self) -> watch::Receiver<StorageMode> {
+        self.inner.mode.subscribe()
+    }
+
+    /// Reads the phase from the warm tier now instead of waiting for the next poll; returns
+    /// the phase in force afterwards.
+    pub async fn refresh_mode(&self) -> Result<StorageMode> {
+        self.inner.refresh_mode().await
+    }
+
+    /// Today's market date in the configured timezone (never the host's).
+    pub fn market_today(&self) -> Result<TradeDate> {
+        self.inner.legacy.market_today()
+    }
+
+    /// "All held days +1" for today's market date in the configured timezone.
+    pub async fn increment_held_days_today(
+        &self,
+        account: &AccountId,
+    ) -> Result<tierstore_model::IncrementOutcome> {
+        let today = self.market_today()?;
+        tierstore_model::PositionStore::increment_held_days(self, account, today).await
+    }
+
+    /// Writes waiting in a tier's outbox (`Tier::Hot` or `Tier::Cool`; 0 for any other).
+    pub fn outbox_depth(&self, tier: Tier) -> u64 {
+        match tier {
+            Tier::Hot => self.inner.hot.as_ref().map_or(0, Secondary::depth),
+            Tier::Cool => self.inner.cool.as_ref().map_or(0, Secondary::depth),
+            _ => 0,
+        }
+    }
+
+    /// Whether a tier takes writes directly and (in db_first) serves reads: configured, its
+    /// outbox empty and its last call answered.
+    pub fn serving(&self, tier: Tier) -> bool {
+        match tier {
+            Tier::Hot => self.inner.hot.as_ref().is_some_and(Secondary::serving),
+            Tier::Cool => self.inner.cool.as_ref().is_some_and(Secondary::serving),
+            Tier::Legacy => true,
+            Tier::Warm => self.inner.warm.is_some(),
+        }
+    }
+
+    /// The accounts the store writes (those with a legacy directory).
+    pub fn accounts(&self) -> &[AccountId] {
+        &self.inner.accounts
+    }
+}
+
+/// The phase from the warm tier; the cached one if it does not answer.
+async fn initial_mode(warm: &Lazy<WarmStore>, cache: &Path) -> Result<StorageMode> {
+    match read_phase(warm).await {
+        Ok(mode) => {
+            write_mode_cache(cache, mode);
+            Ok(mode)
+        }
+        Err(e) => match std::fs::read_to_string(cache).ok().and_then(|s| s.trim().parse().ok()) {
+            Some(mode) => {
+                tracing::warn!(error = %e, %mode, "the warm tier does not answer: using the phase last read from it");
+                Ok(mode)
+            }
+            None => Err(e),
+        },
+    }
+}
+
+async fn read_phase(warm: &Lazy<WarmStore>) -> Result<StorageMode> {
+    let w = warm.get().await?;
+    tierstore_model::MigrationStateStore::phase(w).await
+}
+
+fn write_mode_cache(cache: &Path, mode: StorageMode) {
+    // Best effort: a start with the warm tier down falls back to it, and has the
+    // configuration's error otherwise.
+    let tmp = cache.with_extension("tmp");
+    let written = std::fs::write(&tmp, mode.as_str()).and_then(|()| std::fs::rename(&tmp, cache));
+    if let Err(e) = written {
+        tracing::warn!(path = %cache.display(), error = %e, "cannot cache the migration phase");
+    }
+}
+
+impl Inner {
+    pub(crate) fn mode(&self) -> StorageMode {
+        *self.mode.borrow()
+    }
+
+    fn writes_databases(&self) -> bool {
+        self.mode() != StorageMode::File
+    }
+
+    async fn refresh_mode(&self) -> Result<StorageMode> {
+        let Some(warm) = &self.warm else { return Ok(self.mode()) };
+        let mode = read_phase(warm).await?;
+        let old = self.mode.send_replace(mode);
+        if old != mode {
+            tracing::info!(from = %old, to = %mode, "storage mode switched");
+            write_mode_cache(&self.mode_cache, mode);
+        }
+        Ok(mode)
+    }
+
+    /// The account's write lock: files and Redis are written under it together.
+    pub(crate) async fn lock_account(&self, account: &AccountId) -> OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(locks.entry(account.clone()).or_default())
+        };
+        lock.lock_owned().await
+    }
+
+    /// Every listed account's lock, taken in order (so two callers cannot deadlock).
+    pub(crate) async fn lock_accounts(&self, accounts: &BTreeSet<AccountId>) -> Vec<OwnedMutexGuard<()>> {
+        let mut guards = Vec::with_capacity(accounts.len());
+        for a in accounts {
+            guards.push(self.lock_account(a).await);
+        }
+        guards
+    }
+
+    /// Sends a write to a database tier, or queues it: straight to the tier while it serves
+    /// (within the write deadline), into its outbox when it does not or the write fails. An
+    /// error means the outbox could not take the write either.
+    async fn write_secondary<T>(
+        &self,
+        sec: &Secondary<T>,
+        write: TierWrite,
+        apply: impl AsyncFnOnce(&T, &TierWrite) -> Result<()>,
+    ) -> Result<()> {
+        if sec.serving() {
+            let sent = tokio::time::timeout(self.deadlines.write, async {
+                apply(sec.store.get().await?, &write).await
+            })
+            .await;
+            match sent {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(e)) => self.out_of_service(sec, write.position_account(), &e),
+                Err(_) => {
+                    self.out_of_service(sec, write.position_account(), &self.timed_out(sec.tier, "write"))
+                }
+            }
+        }
+        sec.enqueue(&write).await.map(drop)
+    }
+
+    /// Takes a tier out of service after `error`, alerting on the change.
+    pub(crate) fn out_of_service<T>(
+        &self,
+        sec: &Secondary<T>,
+        account: Option<&AccountId>,
+        error: &StoreError,
+    ) {
+        let was = match (error.needs_rehydrate(), account) {
+            (true, Some(a)) if self.accounts.contains(a) => sec.heal(a),
+            // An account this store does not write: the files answer for it (and refuse it),
+            // and there is nothing of ours to rebuild.
+            (true, _) => return,
+            _ => sec.stop_serving(),
+        };
+        if was && !error.needs_rehydrate() {
+            sec.fell_back.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.alerts.raise(Alert {
+                kind: AlertKind::Fallback,
+                tier: sec.tier,
+                message: format!("{error}; reads come from the files and writes wait in the outbox"),
+            });
+        } else if was {
+            tracing::info!(tier = sec.tier.as_str(), error = %error, "rebuilding from the files");
+        }
+    }
+
+    pub(crate) fn timed_out(&self, tier: Tier, what: &str) -> StoreError {
+        let limit = if what == "read" { self.deadlines.read } else { self.deadlines.write };
+        StoreError::unavailable(
+            tier,
+            tier.as_str(),
+            "",
+            format!("no answer to a {what} within {} ms", limit.as_millis()),
+        )
+    }
+
+    /// A read routed by mode: in db_first from the tier while it serves, within the read
+    /// deadline, else (and on a timeout or an unavailable tier) from the files.
+    async fn read<T, R>(
+        &self,
+        sec: Option<&Secondary<T>>,
+        account: Option<&AccountId>,
+        db: impl AsyncFnOnce(&T) -> Result<R>,
+        files: impl AsyncFnOnce(&LegacyStore) -> Result<R>,
+    ) -> Result<Sourced<R>> {
+        if let Some(sec) = sec.filter(|s| self.mode() == StorageMode::DbFirst && s.serving()) {
+            let got =
+                tokio::time::timeout(self.deadlines.read, async { db(sec.store.get().await?).await }).await;
+            match got {
+                Ok(Ok(value)) => return Ok(Sourced { value, source: sec.tier }),
+                Ok(Err(e)) if e.falls_back() => self.out_of_service(sec, account, &e),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => self.out_of_service(sec, account, &self.timed_out(sec.tier, "read")),
+            }
+        }
+        Ok(Sourced { value: files(&self.legacy).await?, source: Tier::Legacy })
+    }
+}

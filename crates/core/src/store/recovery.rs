@@ -1,0 +1,222 @@
+//! The background work: polling the migration phase, and bringing a tier that fell out of
+//! service back — probing with backoff, draining its outbox, and only then serving again.
+//!
+//! The cool tier's outbox is replayed write by write, in order, each acknowledged before the
+//! next ([`crate::tier_write`] says why). The hot tier's is drained by rebuilding every account
+//! it names from the files, under those accounts' write locks: the files hold every completed
+//! position write (they are written first), so the rebuilt state is exactly the writes, and
+//! no write is applied on top of a state that already holds it — which would break the
+//! once-per-date increment (set 3, then +1 for the 9th, replayed onto a state holding both,
+//! gives 3). The same rebuild seeds an account Redis has never seen, and refills a Redis that
+//! lost its data (no namespace marker): then every account is rebuilt and an alert says so.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use tierstore_model::{AccountId, HealthProbe, PositionStore, Result, StoreError, Tier};
+use tokio::sync::Notify;
+
+use super::Inner;
+use super::secondary::Secondary;
+use crate::alerts::{Alert, AlertKind};
+use crate::tier_write::{TierWrite, WriteTargets};
+
+/// Starts the phase poller and one recovery task per database tier. They hold the store's
+/// state until aborted, which the last [`super::Store`] clone does when it goes.
+pub(super) fn spawn(inner: &Arc<Inner>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    if inner.warm.is_some() {
+        tasks.push(tokio::spawn(poll_mode(Arc::clone(inner))));
+    }
+    if inner.hot.is_some() {
+        tasks.push(tokio::spawn(recover(Arc::clone(inner), Which::Hot)));
+    }
+    if inner.cool.is_some() {
+        tasks.push(tokio::spawn(recover(Arc::clone(inner), Which::Cool)));
+    }
+    tasks
+}
+
+async fn poll_mode(inner: Arc<Inner>) {
+    let period = inner.deadlines.mode_poll;
+    let mut warned = false;
+    loop {
+        tokio::time::sleep(period).await;
+        match inner.refresh_mode().await {
+            Ok(_) => warned = false,
+            Err(e) if !warned => {
+                tracing::warn!(error = %e, mode = %inner.mode(), "cannot read the migration phase; keeping the current one");
+                warned = true;
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Which {
+    Hot,
+    Cool,
+}
+
+async fn recover(inner: Arc<Inner>, which: Which) {
+    fn sec_of(inner: &Inner, which: Which) -> Option<(Tier, &Notify, &AtomicBool, bool)> {
+        match which {
+            Which::Hot => inner.hot.as_ref().map(|s| (s.tier, &s.wake, &s.fell_back, s.serving())),
+            Which::Cool => inner.cool.as_ref().map(|s| (s.tier, &s.wake, &s.fell_back, s.serving())),
+        }
+    }
+    let mut failures: u32 = 0;
+    loop {
+        let Some((tier, wake, fell_back, serving)) = sec_of(&inner, which) else { return };
+        if serving {
+            failures = 0;
+            // A wake-up sent since `serving` was read is kept as a permit, never lost.
+            wake.notified().await;
+            continue;
+        }
+        let attempt = match which {
+            Which::Hot => inner.drain_hot().await,
+            Which::Cool => inner.drain_cool().await,
+        };
+        match attempt {
+            Ok(true) => {
+                if fell_back.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    inner.alerts.raise(Alert {
+                        kind: AlertKind::Recovery,
+                        tier,
+                        message: "answers again and its outbox has drained; reads and writes go to it again"
+                            .into(),
+                    });
+                }
+                failures = 0;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                if !e.falls_back() && failures >= 3 {
+                    inner.alerts.raise(Alert {
+                        kind: AlertKind::OutboxStuck,
+                        tier,
+                        message: format!("the outbox cannot drain after {failures} attempts: {e}"),
+                    });
+                } else {
+                    tracing::debug!(tier = tier.as_str(), error = %e, failures, "tier still out of service");
+                }
+                tokio::time::sleep(backoff(failures, inner.deadlines.max_backoff)).await;
+            }
+        }
+    }
+}
+
+/// 100 ms, doubling per failure, at most `max`.
+fn backoff(failures: u32, max: Duration) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1u64 << failures.min(16))).min(max)
+}
+
+impl Inner {
+    /// One attempt to bring the cool tier back: probe, replay the outbox in order. Returns
+    /// whether the tier serves again.
+    async fn drain_cool(&self) -> Result<bool> {
+        let Some(sec) = &self.cool else { return Ok(true) };
+        let cool = self.within_write(sec, async { sec.store.get().await }).await?;
+        self.within_write(sec, cool.probe()).await?;
+        let targets =
+            WriteTargets { positions: None, trades: Some(cool), klines: Some(cool), assets: Some(cool) };
+        loop {
+            let batch = sec.pending(64).await?;
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                return sec.ack(None, BTreeSet::new()).await;
+            };
+            for entry in batch {
+                let write = TierWrite::decode(&entry.payload, entry.seq)?;
+                self.within_write(sec, write.apply(&targets)).await?;
+                sec.ack(Some(entry.seq), BTreeSet::new()).await?;
+            }
+            tracing::debug!(through = last, "cool outbox replayed");
+        }
+    }
+
+    /// One attempt to bring the hot tier back: probe (a namespace without its marker lost its
+    /// data: every account is rebuilt), then rebuild every account the outbox names or a
+    /// call found unseeded, from the files, and drop the writes they cover.
+    async fn drain_hot(&self) -> Result<bool> {
+        let Some(sec) = &self.hot else { return Ok(true) };
+        let hot = self.within_write(sec, async { sec.store.get().await }).await?;
+        let status = self.within_write(sec, hot.namespace_status()).await?;
+        if status == tierstore_hot::NamespaceStatus::Missing {
+            let mut q = sec.lock();
+            q.heal.extend(self.accounts.iter().cloned());
+        }
+        let mut wanted = BTreeSet::new();
+        loop {
+            wanted.extend(pending_accounts(sec).await?.0);
+            wanted.extend(sec.lock().heal.iter().cloned());
+            let _guards = self.lock_accounts(&wanted).await;
+            // Under the locks no write of these accounts can be queued; one of another
+            // account queued meanwhile means taking its lock too.
+            let (named, last) = pending_accounts(sec).await?;
+            let healing: BTreeSet<AccountId> = sec.lock().heal.iter().cloned().collect();
+            if !named.is_subset(&wanted) || !healing.is_subset(&wanted) {
+                continue;
+            }
+            for account in &wanted {
+                let state = self.legacy.account_positions(account).await?;
+                self.within_write(sec, hot.replace_account(account, &state)).await?;
+            }
+            let rebuilt = wanted.len();
+            let serving = sec.ack(last, wanted.clone()).await?;
+            if status == tierstore_hot::NamespaceStatus::Missing || !healing.is_empty() {
+                self.alerts.raise(Alert {
+                    kind: AlertKind::Rehydration,
+                    tier: sec.tier,
+                    message: format!("{rebuilt} account(s) rebuilt from the legacy files"),
+                });
+            }
+            return Ok(serving);
+        }
+    }
+
+    async fn within_write<T, R>(
+        &self,
+        sec: &Secondary<T>,
+        call: impl Future<Output = Result<R>>,
+    ) -> Result<R> {
+        match tokio::time::timeout(self.deadlines.write, call).await {
+            Ok(r) => r,
+            Err(_) => Err(self.timed_out(sec.tier, "write")),
+        }
+    }
+}
+
+/// The accounts named by the hot outbox's pending writes, and the last write's number.
+async fn pending_accounts<T>(sec: &Secondary<T>) -> Result<(BTreeSet<AccountId>, Option<u64>)> {
+    let pending = sec.pending(usize::MAX).await?;
+    let last = pending.last().map(|e| e.seq);
+    let mut accounts = BTreeSet::new();
+    for entry in pending {
+        let write = TierWrite::decode(&entry.payload, entry.seq)?;
+        let account = write.position_account().ok_or_else(|| {
+            StoreError::corrupt(format!("hot outbox record {}", entry.seq), None, "not a position write")
+        })?;
+        accounts.insert(account.clone());
+    }
+    Ok((accounts, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_limit() {
+        let max = Duration::from_secs(5);
+        assert_eq!(backoff(0, max), Duration::from_millis(100));
+        assert_eq!(backoff(1, max), Duration::from_millis(200));
+        assert_eq!(backoff(3, max), Duration::from_millis(800));
+        assert_eq!(backoff(6, max), Duration::from_millis(5000));
+        assert_eq!(backoff(u32::MAX, max), Duration::from_millis(5000));
+    }
+}

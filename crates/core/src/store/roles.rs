@@ -1,0 +1,471 @@
+//! The model's store traits on [`Store`], routed as the module documentation's table says,
+//! and [`SourcedReads`], the same reads telling which tier answered.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use tierstore_cool::CoolStore;
+use tierstore_hot::HotStore;
+use tierstore_legacy::LegacyStore;
+use tierstore_model::{
+    Account, AccountId, AccountPositions, AccountStatus, AccountStore, AccountUpdate, AssetPoint, AssetStore,
+    Binding, DateRange, HeldDays, IncrementOutcome, Kline, KlineBatch, KlineRange, KlineStore, NewAccount,
+    NewStrategy, NewUser, ParamEvent, ParamVersion, Params, Period, Permission, Position, PositionStore,
+    Price, Result, Role, Secret, Session, StockCode, StorageMode, StoreError, Strategy, StrategyId,
+    StrategyStatus, StrategyStore, StrategyUpdate, Trade, TradeId, TradeQuery, TradeStore, TradeSummary,
+    User, UserStatus, UserStore, Username,
+};
+use tierstore_warm::WarmStore;
+
+use super::secondary::Secondary;
+use super::{Inner, Sourced, Store};
+use crate::tier_write::{TierWrite, WriteTargets};
+
+/// Reads that say which tier answered: [`Store::sourced`].
+#[derive(Clone, Copy)]
+pub struct SourcedReads<'a>(&'a Inner);
+
+impl Store {
+    /// The reads of this store, each answer with the tier it came from (in db_first, a
+    /// database that did not answer in time shows as [`tierstore_model::Tier::Legacy`]).
+    pub fn sourced(&self) -> SourcedReads<'_> {
+        SourcedReads(&self.inner)
+    }
+}
+
+impl SourcedReads<'_> {
+    /// [`PositionStore::position`].
+    pub async fn position(&self, account: &AccountId, code: &StockCode) -> Result<Sourced<Option<Position>>> {
+        let i = self.0;
+        i.read(
+            i.hot.as_ref(),
+            Some(account),
+            async |h: &HotStore| h.position(account, code).await,
+            async |l| l.position(account, code).await,
+        )
+        .await
+    }
+
+    /// [`PositionStore::account_positions`].
+    pub async fn account_positions(&self, account: &AccountId) -> Result<Sourced<AccountPositions>> {
+        let i = self.0;
+        i.read(
+            i.hot.as_ref(),
+            Some(account),
+            async |h: &HotStore| h.account_positions(account).await,
+            async |l| l.account_positions(account).await,
+        )
+        .await
+    }
+
+    /// [`TradeStore::trades`].
+    pub async fn trades(&self, query: &TradeQuery) -> Result<Sourced<Vec<Trade>>> {
+        let i = self.0;
+        i.read(
+            i.cool.as_ref(),
+            None,
+            async |c: &CoolStore| c.trades(query).await,
+            async |l| l.trades(query).await,
+        )
+        .await
+    }
+
+    /// [`TradeStore::summarise_trades`].
+    pub async fn summarise_trades(
+        &self,
+        query: &TradeQuery,
+        period: Period,
+    ) -> Result<Sourced<Vec<TradeSummary>>> {
+        let i = self.0;
+        i.read(
+            i.cool.as_ref(),
+            None,
+            async |c: &CoolStore| c.summarise_trades(query, period).await,
+            async |l| l.summarise_trades(query, period).await,
+        )
+        .await
+    }
+
+    /// [`KlineStore::klines`].
+    pub async fn klines(&self, code: &StockCode, range: KlineRange) -> Result<Sourced<Vec<Kline>>> {
+        let i = self.0;
+        i.read(
+            i.cool.as_ref(),
+            None,
+            async |c: &CoolStore| c.klines(code, range).await,
+            async |l| l.klines(code, range).await,
+        )
+        .await
+    }
+
+    /// [`KlineStore::klines_of`].
+    pub async fn klines_of(
+        &self,
+        codes: &[StockCode],
+        range: KlineRange,
+    ) -> Result<Sourced<BTreeMap<StockCode, Vec<Kline>>>> {
+        let i = self.0;
+        i.read(
+            i.cool.as_ref(),
+            None,
+            async |c: &CoolStore| c.klines_of(codes, range).await,
+            async |l| l.klines_of(codes, range).await,
+        )
+        .await
+    }
+
+    /// [`KlineStore::kline_codes`].
+    pub async fn kline_codes(&self) -> Result<Sourced<Vec<StockCode>>> {
+        let i = self.0;
+        i.read(
+            i.cool.as_ref(),
+            None,
+            async |c: &CoolStore| c.kline_codes().await,
+            async |l| l.kline_codes().await,
+        )
+        .await
+    }
+
+    /// [`AssetStore::assets`].
+    pub async fn assets(
+        &self,
+        account: &AccountId,
+        dates: Option<DateRange>,
+    ) -> Result<Sourced<Vec<AssetPoint>>> {
+        let i = self.0;
+        i.read(
+            i.cool.as_ref(),
+            None,
+            async |c: &CoolStore| c.assets(account, dates).await,
+            async |l| l.assets(account, dates).await,
+        )
+        .await
+    }
+}
+
+impl Inner {
+    /// A position write: the files, then Redis (or its outbox), under the account's lock.
+    async fn position_write<R>(
+        &self,
+        account: &AccountId,
+        write: impl FnOnce() -> TierWrite,
+        files: impl AsyncFnOnce(&LegacyStore) -> Result<R>,
+    ) -> Result<R> {
+        let _guard = self.lock_account(account).await;
+        let out = files(&self.legacy).await?;
+        if let Some(hot) = self.hot.as_ref().filter(|_| self.writes_databases()) {
+            let sent = self
+                .write_secondary(hot, write(), async |h: &HotStore, w: &TierWrite| {
+                    w.apply(&WriteTargets { positions: Some(h), ..WriteTargets::default() }).await
+                })
+                .await;
+            if let Err(e) = sent {
+                // Neither Redis nor the outbox took it: rebuild the account from the files
+                // (which hold it) before Redis serves it again.
+                hot.heal(account);
+                return Err(e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A cool-tier write after the files took theirs.
+    async fn cool_write(&self, write: impl FnOnce() -> TierWrite) -> Result<()> {
+        match self.cool.as_ref().filter(|_| self.writes_databases()) {
+            Some(cool) => {
+                self.write_secondary(cool, write(), async |c: &CoolStore, w: &TierWrite| {
+                    w.apply(&WriteTargets {
+                        trades: Some(c),
+                        klines: Some(c),
+                        assets: Some(c),
+                        ..WriteTargets::default()
+                    })
+                    .await
+                })
+                .await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The cool store, when db_first reads go to it and it is connected and serving (for
+    /// streams, which cannot fall back half way).
+    fn cool_for_streams(&self) -> Option<&CoolStore> {
+        let cool: &Secondary<CoolStore> = self.cool.as_ref()?;
+        (self.mode() == StorageMode::DbFirst && cool.serving()).then(|| cool.store.connected()).flatten()
+    }
+
+    async fn warm(&self) -> Result<&WarmStore> {
+        match &self.warm {
+            Some(w) => w.get().await,
+            None => Err(StoreError::invalid(
+                "warm",
+                "(not configured)",
+                "accounts, strategies, parameters and users live only in the warm tier, in every mode: \
+                 add a [warm] section with a url, or set TIERSTORE_WARM_URL",
+            )),
+        }
+    }
+}
+
+#[async_trait]
+impl PositionStore for Store {
+    async fn position(&self, account: &AccountId, code: &StockCode) -> Result<Option<Position>> {
+        Ok(self.sourced().position(account, code).await?.value)
+    }
+
+    async fn account_positions(&self, account: &AccountId) -> Result<AccountPositions> {
+        Ok(self.sourced().account_positions(account).await?.value)
+    }
+
+    async fn accounts(&self) -> Result<Vec<AccountId>> {
+        self.inner.legacy.accounts().await
+    }
+
+    async fn open_positions(&self, account: &AccountId, codes: &[StockCode]) -> Result<u32> {
+        let write = || TierWrite::OpenPositions { account: account.clone(), codes: codes.to_vec() };
+        self.inner.position_write(account, write, async |l| l.open_positions(account, codes).await).await
+    }
+
+    async fn set_held_days(&self, account: &AccountId, code: &StockCode, days: HeldDays) -> Result<()> {
+        let write = || TierWrite::SetHeldDays { account: account.clone(), code: *code, days };
+        self.inner.position_write(account, write, async |l| l.set_held_days(account, code, days).await).await
+    }
+
+    async fn close_position(&self, account: &AccountId, code: &StockCode) -> Result<()> {
+        let write = || TierWrite::ClosePosition { account: account.clone(), code: *code };
+        self.inner.position_write(account, write, async |l| l.close_position(account, code).await).await
+    }
+
+    async fn remove_position(&self, account: &AccountId, code: &StockCode) -> Result<()> {
+        let write = || TierWrite::RemovePosition { account: account.clone(), code: *code };
+        self.inner.position_write(account, write, async |l| l.remove_position(account, code).await).await
+    }
+
+    async fn raise_max_price(&self, account: &AccountId, code: &StockCode, price: Price) -> Result<Price> {
+        let write = || TierWrite::RaiseMaxPrice { account: account.clone(), code: *code, price };
+        self.inner
+            .position_write(account, write, async |l| l.raise_max_price(account, code, price).await)
+            .await
+    }
+
+    async fn lower_min_price(&self, account: &AccountId, code: &StockCode, price: Price) -> Result<Price> {
+        let write = || TierWrite::LowerMinPrice { account: account.clone(), code: *code, price };
+        self.inner
+            .position_write(account, write, async |l| l.lower_min_price(account, code, price).await)
+            .await
+    }
+
+    async fn increment_held_days(
+        &self,
+        account: &AccountId,
+        today: tierstore_model::TradeDate,
+    ) -> Result<IncrementOutcome> {
+        let write = || TierWrite::IncrementHeldDays { account: account.clone(), today };
+        self.inner.position_write(account, write, async |l| l.increment_held_days(account, today).await).await
+    }
+
+    async fn replace_account(&self, account: &AccountId, state: &AccountPositions) -> Result<()> {
+        let write = || TierWrite::ReplaceAccount { account: account.clone(), state: state.clone() };
+        self.inner.position_write(account, write, async |l| l.replace_account(account, state).await).await
+    }
+}
+
+#[async_trait]
+impl TradeStore for Store {
+    /// The journal first, in every mode (its append numbers the rows under the journal's
+    /// lock), then ClickHouse with those numbers, or its outbox.
+    async fn append_trades(&self, trades: &[Trade]) -> Result<Vec<TradeId>> {
+        let ids = self.inner.legacy.append_trades(trades).await?;
+        if !trades.is_empty() {
+            let numbered = || TierWrite::Trades {
+                trades: trades
+                    .iter()
+                    .zip(&ids)
+                    .map(|(t, id)| Trade { seq: Some(id.seq), ..t.clone() })
+                    .collect(),
+            };
+            self.inner.cool_write(numbered).await?;
+        }
+        Ok(ids)
+    }
+
+    async fn trades(&self, query: &TradeQuery) -> Result<Vec<Trade>> {
+        Ok(self.sourced().trades(query).await?.value)
+    }
+
+    fn stream_trades<'a>(&'a self, query: &'a TradeQuery) -> BoxStream<'a, Result<Vec<Trade>>> {
+        match self.inner.cool_for_streams() {
+            Some(cool) => cool.stream_trades(query),
+            None => self.inner.legacy.stream_trades(query),
+        }
+    }
+
+    async fn summarise_trades(&self, query: &TradeQuery, period: Period) -> Result<Vec<TradeSummary>> {
+        Ok(self.sourced().summarise_trades(query, period).await?.value)
+    }
+}
+
+#[async_trait]
+impl KlineStore for Store {
+    async fn write_klines(&self, batch: &[Kline]) -> Result<u64> {
+        let written = self.inner.legacy.write_klines(batch).await?;
+        if !batch.is_empty() {
+            self.inner.cool_write(|| TierWrite::Klines { bars: batch.to_vec() }).await?;
+        }
+        Ok(written)
+    }
+
+    async fn klines(&self, code: &StockCode, range: KlineRange) -> Result<Vec<Kline>> {
+        Ok(self.sourced().klines(code, range).await?.value)
+    }
+
+    async fn klines_of(
+        &self,
+        codes: &[StockCode],
+        range: KlineRange,
+    ) -> Result<BTreeMap<StockCode, Vec<Kline>>> {
+        Ok(self.sourced().klines_of(codes, range).await?.value)
+    }
+
+    fn stream_klines<'a>(
+        &'a self,
+        codes: Option<&'a [StockCode]>,
+        dates: Option<DateRange>,
+    ) -> BoxStream<'a, Result<KlineBatch>> {
+        match self.inner.cool_for_streams() {
+            Some(cool) => cool.stream_klines(codes, dates),
+            None => self.inner.legacy.stream_klines(codes, dates),
+        }
+    }
+
+    async fn kline_codes(&self) -> Result<Vec<StockCode>> {
+        Ok(self.sourced().kline_codes().await?.value)
+    }
+}
+
+#[async_trait]
+impl AssetStore for Store {
+    async fn record_assets(&self, points: &[AssetPoint]) -> Result<u64> {
+        let written = self.inner.legacy.record_assets(points).await?;
+        if !points.is_empty() {
+            self.inner.cool_write(|| TierWrite::Assets { points: points.to_vec() }).await?;
+        }
+        Ok(written)
+    }
+
+    async fn assets(&self, account: &AccountId, dates: Option<DateRange>) -> Result<Vec<AssetPoint>> {
+        Ok(self.sourced().assets(account, dates).await?.value)
+    }
+}
+
+#[async_trait]
+impl AccountStore for Store {
+    async fn create_account(&self, new: &NewAccount) -> Result<Account> {
+        self.inner.warm().await?.create_account(new).await
+    }
+    async fn account(&self, id: &AccountId) -> Result<Account> {
+        self.inner.warm().await?.account(id).await
+    }
+    async fn update_account(&self, id: &AccountId, update: &AccountUpdate) -> Result<Account> {
+        self.inner.warm().await?.update_account(id, update).await
+    }
+    async fn set_account_status(&self, id: &AccountId, status: AccountStatus) -> Result<Account> {
+        self.inner.warm().await?.set_account_status(id, status).await
+    }
+    async fn list_accounts(&self, status: Option<AccountStatus>) -> Result<Vec<Account>> {
+        self.inner.warm().await?.list_accounts(status).await
+    }
+}
+
+#[async_trait]
+impl StrategyStore for Store {
+    async fn create_strategy(&self, new: &NewStrategy) -> Result<Strategy> {
+        self.inner.warm().await?.create_strategy(new).await
+    }
+    async fn strategy(&self, id: &StrategyId) -> Result<Strategy> {
+        self.inner.warm().await?.strategy(id).await
+    }
+    async fn update_strategy(&self, id: &StrategyId, update: &StrategyUpdate) -> Result<Strategy> {
+        self.inner.warm().await?.update_strategy(id, update).await
+    }
+    async fn set_strategy_status(&self, id: &StrategyId, status: StrategyStatus) -> Result<Strategy> {
+        self.inner.warm().await?.set_strategy_status(id, status).await
+    }
+    async fn list_strategies(&self, status: Option<StrategyStatus>) -> Result<Vec<Strategy>> {
+        self.inner.warm().await?.list_strategies(status).await
+    }
+    async fn bind(&self, binding: &Binding) -> Result<Binding> {
+        self.inner.warm().await?.bind(binding).await
+    }
+    async fn unbind(&self, account: &AccountId, strategy: &StrategyId) -> Result<()> {
+        self.inner.warm().await?.unbind(account, strategy).await
+    }
+    async fn bindings_of_account(&self, account: &AccountId) -> Result<Vec<Binding>> {
+        self.inner.warm().await?.bindings_of_account(account).await
+    }
+    async fn bindings_of_strategy(&self, strategy: &StrategyId) -> Result<Vec<Binding>> {
+        self.inner.warm().await?.bindings_of_strategy(strategy).await
+    }
+    async fn save_params(
+        &self,
+        strategy: &StrategyId,
+        params: &Params,
+        remark: &str,
+    ) -> Result<ParamVersion> {
+        self.inner.warm().await?.save_params(strategy, params, remark).await
+    }
+    async fn params(&self, strategy: &StrategyId, version: Option<u32>) -> Result<ParamVersion> {
+        self.inner.warm().await?.params(strategy, version).await
+    }
+    async fn param_history(&self, strategy: &StrategyId) -> Result<Vec<ParamVersion>> {
+        self.inner.warm().await?.param_history(strategy).await
+    }
+    async fn activate_params(
+        &self,
+        strategy: &StrategyId,
+        version: u32,
+        remark: &str,
+    ) -> Result<ParamVersion> {
+        self.inner.warm().await?.activate_params(strategy, version, remark).await
+    }
+    async fn param_events(&self, strategy: &StrategyId) -> Result<Vec<ParamEvent>> {
+        self.inner.warm().await?.param_events(strategy).await
+    }
+}
+
+#[async_trait]
+impl UserStore for Store {
+    async fn register(&self, new: &NewUser) -> Result<User> {
+        self.inner.warm().await?.register(new).await
+    }
+    async fn user(&self, name: &Username) -> Result<User> {
+        self.inner.warm().await?.user(name).await
+    }
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.inner.warm().await?.list_users().await
+    }
+    async fn login(&self, name: &Username, password: &Secret<String>, ip: Option<IpAddr>) -> Result<Session> {
+        self.inner.warm().await?.login(name, password, ip).await
+    }
+    async fn logout(&self, token: &Secret<String>) -> Result<()> {
+        self.inner.warm().await?.logout(token).await
+    }
+    async fn session_user(&self, token: &Secret<String>) -> Result<User> {
+        self.inner.warm().await?.session_user(token).await
+    }
+    async fn set_user_status(&self, name: &Username, status: UserStatus) -> Result<User> {
+        self.inner.warm().await?.set_user_status(name, status).await
+    }
+    async fn set_roles(&self, name: &Username, roles: &[Role]) -> Result<User> {
+        self.inner.warm().await?.set_roles(name, roles).await
+    }
+    async fn permissions(&self, name: &Username) -> Result<Vec<Permission>> {
+        self.inner.warm().await?.permissions(name).await
+    }
+    async fn has_permission(&self, name: &Username, wanted: &Permission) -> Result<bool> {
+        self.inner.warm().await?.has_permission(name, wanted).await
+    }
+}
