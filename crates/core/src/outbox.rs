@@ -186,6 +186,16 @@ impl Outbox {
         Ok(out)
     }
 
+    /// The number of the last acknowledged record (0 before the first).
+    pub fn acknowledged(&self) -> u64 {
+        self.base + self.done
+    }
+
+    /// The number of the last record pushed (0 before the first).
+    pub fn last(&self) -> u64 {
+        self.base + self.total
+    }
+
     /// How many records are pending.
     pub fn depth(&self) -> u64 {
         self.total - self.done

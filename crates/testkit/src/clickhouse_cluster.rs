@@ -58,45 +58,19 @@ impl ClickhouseCluster {
                 format!("<shard><replica><host>127.0.0.1</host><port>{}</port></replica></shard>", p + 1)
             })
             .collect();
-        let mut servers = Vec::new();
-        for (i, p) in ports.iter().enumerate() {
-            let home = dir.path().join(format!("shard{i}"));
-            for sub in ["data", "tmp", "user_files", "format_schemas", "log"] {
-                std::fs::create_dir_all(home.join(sub)).unwrap_or_else(|e| panic!("{sub}: {e}"));
-            }
-            std::fs::write(home.join("config.xml"), config_xml(&home, *p, &shards))
-                .unwrap_or_else(|e| panic!("config: {e}"));
-            std::fs::write(home.join("users.xml"), USERS_XML).unwrap_or_else(|e| panic!("users: {e}"));
-            let log =
-                std::fs::File::create(home.join("log/stdout.log")).unwrap_or_else(|e| panic!("log: {e}"));
-            let child = Command::new(binary())
-                .arg(format!("--config-file={}", home.join("config.xml").display()))
-                .current_dir(&home)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap_or_else(|e| panic!("log: {e}")))
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|e| panic!("starting clickhouse-server: {e}"));
-            servers.push(child);
-        }
+        let servers = ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| spawn_server(&dir.path().join(format!("shard{i}")), *p, &shards))
+            .collect();
         let mut cluster = ClickhouseCluster { servers, http: ports, query_node, _dir: dir };
         cluster.wait_until_up();
         cluster
     }
 
     fn wait_until_up(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
         for (i, port) in self.http.clone().iter().enumerate() {
-            loop {
-                if let Some(status) = self.servers[i].try_wait().ok().flatten() {
-                    panic!("clickhouse-server {i} (HTTP port {port}) exited at start: {status}");
-                }
-                if ping(*port) {
-                    break;
-                }
-                assert!(Instant::now() < deadline, "clickhouse-server {i} did not answer within 60 s");
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            wait_until_up(&mut self.servers[i], *port);
         }
     }
 
@@ -119,6 +93,97 @@ impl ClickhouseCluster {
             Ok(n) => n,
             Err(e) => panic!("query on server {i} failed: {e}\n{sql}"),
         }
+    }
+}
+
+/// Starts a server with its files under `home` (created), HTTP on `http`, native on
+/// `http + 1`, interserver on `http + 2`; does not wait for it.
+fn spawn_server(home: &Path, http: u16, shards: &str) -> Child {
+    for sub in ["data", "tmp", "user_files", "format_schemas", "log"] {
+        std::fs::create_dir_all(home.join(sub)).unwrap_or_else(|e| panic!("{sub}: {e}"));
+    }
+    std::fs::write(home.join("config.xml"), config_xml(home, http, shards))
+        .unwrap_or_else(|e| panic!("config: {e}"));
+    std::fs::write(home.join("users.xml"), USERS_XML).unwrap_or_else(|e| panic!("users: {e}"));
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(home.join("log/stdout.log"))
+        .unwrap_or_else(|e| panic!("log: {e}"));
+    Command::new(binary())
+        .arg(format!("--config-file={}", home.join("config.xml").display()))
+        .current_dir(home)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap_or_else(|e| panic!("log: {e}")))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting clickhouse-server: {e}"))
+}
+
+/// Waits (up to 60 s) until the server on `port` answers; panics if it exits.
+fn wait_until_up(server: &mut Child, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = server.try_wait().ok().flatten() {
+            panic!("clickhouse-server (HTTP port {port}) exited at start: {status}");
+        }
+        if ping(port) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "clickhouse-server on HTTP port {port} did not answer within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// One private `clickhouse-server` on spare loopback ports, for outage tests: killed with
+/// SIGKILL and started again on the same ports with its data, as after a crash. Killed on drop.
+#[derive(Debug)]
+pub struct ClickhouseServer {
+    server: Option<Child>,
+    http: u16,
+    home: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ClickhouseServer {
+    /// Starts the server and waits until it answers.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let http = free_port_pair(2);
+        let home = dir.path().join("server");
+        let mut server = spawn_server(&home, http, "");
+        wait_until_up(&mut server, http);
+        ClickhouseServer { server: Some(server), http, home, _dir: dir }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http)
+    }
+
+    /// SIGKILL, as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.server.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again on the same ports with the data it had; waits until it answers.
+    pub fn restart(&mut self) {
+        self.kill();
+        let mut server = spawn_server(&self.home, self.http, "");
+        wait_until_up(&mut server, self.http);
+        self.server = Some(server);
+    }
+}
+
+impl Drop for ClickhouseServer {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
@@ -147,6 +212,11 @@ impl Drop for ClickhouseCluster {
 fn config_xml(home: &Path, http: u16, shards: &str) -> String {
     let d = home.display();
     let (tcp, interserver) = (http + 1, http + 2);
+    let remote = if shards.is_empty() {
+        String::new()
+    } else {
+        format!("<remote_servers><{CLUSTER}>{shards}</{CLUSTER}></remote_servers>")
+    };
     format!(
         r#"<?xml version="1.0"?>
 <yandex>
@@ -167,7 +237,7 @@ fn config_xml(home: &Path, http: u16, shards: &str) -> String {
     <default_database>default</default_database>
     <timezone>Asia/Shanghai</timezone>
     <mlock_executable>false</mlock_executable>
-    <remote_servers><{CLUSTER}>{shards}</{CLUSTER}></remote_servers>
+    {remote}
 </yandex>
 "#
     )

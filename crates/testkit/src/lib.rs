@@ -16,15 +16,17 @@ pub mod bench;
 mod clickhouse_cluster;
 mod clickhouse_db;
 mod clickhouse_stand_in;
+mod mariadb_server;
 mod mysql_db;
 mod postgres_db;
 mod redis_ns;
 mod redis_server;
 mod warm_db;
 
-pub use clickhouse_cluster::{CLUSTER as CLICKHOUSE_CLUSTER, ClickhouseCluster};
+pub use clickhouse_cluster::{CLUSTER as CLICKHOUSE_CLUSTER, ClickhouseCluster, ClickhouseServer};
 pub use clickhouse_db::ClickhouseDatabase;
 pub use clickhouse_stand_in::{ClickhouseStandIn, StandInMode, StandInRequest, param as query_param};
+pub use mariadb_server::MariadbServer;
 pub use mysql_db::MysqlDatabase;
 pub use postgres_db::PostgresDatabase;
 pub use redis_ns::RedisNamespace;

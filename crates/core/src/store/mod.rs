@@ -174,6 +174,9 @@ impl Store {
             alerts: Alerts::new(config.alerts.clone()),
             locks: Mutex::default(),
         });
+        if mode != StorageMode::File {
+            inner.rebuild_hot();
+        }
         let tasks = recovery::spawn(&inner);
         Ok(Store { inner, _tasks: Arc::new(Tasks(tasks)) })
     }
@@ -282,8 +285,21 @@ impl Inner {
         if old != mode {
             tracing::info!(from = %old, to = %mode, "storage mode switched");
             write_mode_cache(&self.mode_cache, mode);
+            if old == StorageMode::File {
+                // Redis missed every position write made while only the files were written.
+                self.rebuild_hot();
+            }
         }
         Ok(mode)
+    }
+
+    /// Has the recovery task rebuild every account's hot state from the files before Redis
+    /// serves again: at a start (a write may have reached the files and not the outbox when
+    /// the last process died) and when the databases start being written again.
+    fn rebuild_hot(&self) {
+        if let Some(hot) = &self.hot {
+            hot.heal(&self.accounts);
+        }
     }
 
     /// The account's write lock: files and Redis are written under it together.
@@ -304,29 +320,31 @@ impl Inner {
         guards
     }
 
-    /// Sends a write to a database tier, or queues it: straight to the tier while it serves
-    /// (within the write deadline), into its outbox when it does not or the write fails. An
-    /// error means the outbox could not take the write either.
+    /// Sends a write to a database tier: into its outbox first (so a process killed before
+    /// the tier has it finds it on the next start), then, while the tier serves, to the tier
+    /// within the write deadline. A tier out of service gets it from the outbox when it is
+    /// back. An error means the outbox could not take the write.
     async fn write_secondary<T>(
         &self,
         sec: &Secondary<T>,
         write: TierWrite,
         apply: impl AsyncFnOnce(&T, &TierWrite) -> Result<()>,
     ) -> Result<()> {
-        if sec.serving() {
+        let (seq, serving) = sec.enqueue(&write).await?;
+        if serving {
             let sent = tokio::time::timeout(self.deadlines.write, async {
                 apply(sec.store.get().await?, &write).await
             })
             .await;
             match sent {
-                Ok(Ok(())) => return Ok(()),
+                Ok(Ok(())) => sec.applied(seq),
                 Ok(Err(e)) => self.out_of_service(sec, write.position_account(), &e),
                 Err(_) => {
                     self.out_of_service(sec, write.position_account(), &self.timed_out(sec.tier, "write"))
                 }
             }
         }
-        sec.enqueue(&write).await.map(drop)
+        Ok(())
     }
 
     /// Takes a tier out of service after `error`, alerting on the change.
@@ -337,7 +355,7 @@ impl Inner {
         error: &StoreError,
     ) {
         let was = match (error.needs_rehydrate(), account) {
-            (true, Some(a)) if self.accounts.contains(a) => sec.heal(a),
+            (true, Some(a)) if self.accounts.contains(a) => sec.heal([a]),
             // An account this store does not write: the files answer for it (and refuse it),
             // and there is nothing of ours to rebuild.
             (true, _) => return,

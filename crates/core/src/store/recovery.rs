@@ -55,6 +55,23 @@ async fn poll_mode(inner: Arc<Inner>) {
     }
 }
 
+/// How often a serving tier's acknowledgements are written to disk: a crash sends at most
+/// this much again.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+async fn flush(inner: &Inner, which: Which) -> Result<()> {
+    match which {
+        Which::Hot => match &inner.hot {
+            Some(s) => s.flush().await,
+            None => Ok(()),
+        },
+        Which::Cool => match &inner.cool {
+            Some(s) => s.flush().await,
+            None => Ok(()),
+        },
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Which {
     Hot,
@@ -74,7 +91,13 @@ async fn recover(inner: Arc<Inner>, which: Which) {
         if serving {
             failures = 0;
             // A wake-up sent since `serving` was read is kept as a permit, never lost.
-            wake.notified().await;
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(FLUSH_EVERY) => {}
+            }
+            if let Err(e) = flush(&inner, which).await {
+                tracing::warn!(tier = tier.as_str(), error = %e, "cannot record which outbox writes arrived");
+            }
             continue;
         }
         let attempt = match which {
@@ -125,15 +148,21 @@ impl Inner {
         self.within_write(sec, cool.probe()).await?;
         let targets =
             WriteTargets { positions: None, trades: Some(cool), klines: Some(cool), assets: Some(cool) };
+        let none = BTreeSet::new();
         loop {
             let batch = sec.pending(64).await?;
             let Some(last) = batch.last().map(|e| e.seq) else {
-                return sec.ack(None, BTreeSet::new()).await;
+                // Serves again unless a write was queued since the batch was read.
+                if sec.applied_through(0, &none) {
+                    sec.flush().await?;
+                    return Ok(true);
+                }
+                continue;
             };
             for entry in batch {
                 let write = TierWrite::decode(&entry.payload, entry.seq)?;
                 self.within_write(sec, write.apply(&targets)).await?;
-                sec.ack(Some(entry.seq), BTreeSet::new()).await?;
+                sec.applied_through(entry.seq, &none);
             }
             tracing::debug!(through = last, "cool outbox replayed");
         }
@@ -147,8 +176,7 @@ impl Inner {
         let hot = self.within_write(sec, async { sec.store.get().await }).await?;
         let status = self.within_write(sec, hot.namespace_status()).await?;
         if status == tierstore_hot::NamespaceStatus::Missing {
-            let mut q = sec.lock();
-            q.heal.extend(self.accounts.iter().cloned());
+            sec.heal(&self.accounts);
         }
         let mut wanted = BTreeSet::new();
         loop {
@@ -167,7 +195,8 @@ impl Inner {
                 self.within_write(sec, hot.replace_account(account, &state)).await?;
             }
             let rebuilt = wanted.len();
-            let serving = sec.ack(last, wanted.clone()).await?;
+            let serving = sec.applied_through(last.unwrap_or(0), &wanted);
+            sec.flush().await?;
             if status == tierstore_hot::NamespaceStatus::Missing || !healing.is_empty() {
                 self.alerts.raise(Alert {
                     kind: AlertKind::Rehydration,

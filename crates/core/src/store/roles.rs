@@ -162,9 +162,9 @@ impl Inner {
                 })
                 .await;
             if let Err(e) = sent {
-                // Neither Redis nor the outbox took it: rebuild the account from the files
-                // (which hold it) before Redis serves it again.
-                hot.heal(account);
+                // The outbox did not take it: rebuild the account from the files (which hold
+                // it) before Redis serves it again.
+                hot.heal([account]);
                 return Err(e);
             }
         }
@@ -276,8 +276,12 @@ impl PositionStore for Store {
 #[async_trait]
 impl TradeStore for Store {
     /// The journal first, in every mode (its append numbers the rows under the journal's
-    /// lock), then ClickHouse with those numbers, or its outbox.
+    /// lock), then the outbox and ClickHouse with those numbers.
     async fn append_trades(&self, trades: &[Trade]) -> Result<Vec<TradeId>> {
+        // Under the accounts' write locks, so that only the last append of an account can be
+        // between its journal and the outbox when the process dies.
+        let accounts = trades.iter().map(|t| t.account.clone()).collect();
+        let _guards = self.inner.lock_accounts(&accounts).await;
         let ids = self.inner.legacy.append_trades(trades).await?;
         if !trades.is_empty() {
             let numbered = || TierWrite::Trades {

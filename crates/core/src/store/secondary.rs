@@ -44,9 +44,43 @@ pub(crate) struct Queue {
     pub(crate) serving: bool,
     /// Accounts whose hot-tier state must be rebuilt from the files.
     pub(crate) heal: BTreeSet<AccountId>,
+    /// Every record up to this one reached the tier (the outbox's own acknowledgement lags
+    /// behind it until [`Secondary::flush`]).
+    applied: u64,
+    /// Records beyond `applied` that reached the tier out of order (concurrent writes).
+    applied_later: BTreeSet<u64>,
+}
+
+impl Queue {
+    /// Records that have not reached the tier.
+    pub(crate) fn waiting(&self) -> u64 {
+        self.outbox.last() - self.applied - self.applied_later.len() as u64
+    }
+
+    fn applied(&mut self, seq: u64) {
+        if seq > self.applied {
+            self.applied_later.insert(seq);
+        }
+        while self.applied_later.remove(&(self.applied + 1)) {
+            self.applied += 1;
+        }
+    }
+
+    fn serve_if_done(&mut self) -> bool {
+        if self.waiting() == 0 && self.heal.is_empty() {
+            self.serving = true;
+        }
+        self.serving
+    }
 }
 
 /// One database tier behind the composed store.
+///
+/// Its outbox is a write-ahead log: every write for the tier is pushed (and fsynced) before
+/// it is sent, and counts as done only once the tier took it, so a process killed between
+/// the two finds it on the next start. Acknowledgements reach the disk lazily
+/// ([`Secondary::flush`]): after a crash a few writes that had arrived are sent again, which
+/// the drain makes harmless (see `recovery`).
 pub(crate) struct Secondary<T> {
     pub(crate) tier: Tier,
     pub(crate) store: Lazy<T>,
@@ -63,10 +97,17 @@ impl<T> Secondary<T> {
     pub(crate) fn open(tier: Tier, store: Lazy<T>, dir: &std::path::Path) -> Result<Self> {
         let outbox = Outbox::open(dir)?;
         let serving = outbox.depth() == 0;
+        let applied = outbox.acknowledged();
         Ok(Secondary {
             tier,
             store,
-            queue: Arc::new(Mutex::new(Queue { outbox, serving, heal: BTreeSet::new() })),
+            queue: Arc::new(Mutex::new(Queue {
+                outbox,
+                serving,
+                heal: BTreeSet::new(),
+                applied,
+                applied_later: BTreeSet::new(),
+            })),
             wake: tokio::sync::Notify::new(),
             fell_back: std::sync::atomic::AtomicBool::new(false),
         })
@@ -82,8 +123,9 @@ impl<T> Secondary<T> {
         self.lock().serving
     }
 
+    /// Writes that have not reached the tier.
     pub(crate) fn depth(&self) -> u64 {
-        self.lock().outbox.depth()
+        self.lock().waiting()
     }
 
     /// Takes the tier out of service; returns whether it was serving.
@@ -93,61 +135,77 @@ impl<T> Secondary<T> {
         was
     }
 
-    /// Marks an account's hot state for rebuilding and takes the tier out of service.
-    pub(crate) fn heal(&self, account: &AccountId) -> bool {
+    /// Marks accounts' hot state for rebuilding and takes the tier out of service.
+    pub(crate) fn heal<'a>(&self, accounts: impl IntoIterator<Item = &'a AccountId>) -> bool {
         let was = {
             let mut q = self.lock();
-            q.heal.insert(account.clone());
+            q.heal.extend(accounts.into_iter().cloned());
             std::mem::replace(&mut q.serving, false)
         };
         self.wake.notify_one();
         was
     }
 
-    /// Queues a write behind everything already queued (appended and fsynced before this
-    /// returns) and keeps the tier out of service until the outbox drains.
-    pub(crate) async fn enqueue(&self, write: &TierWrite) -> Result<u64> {
+    /// Pushes a write (appended and fsynced before this returns); returns its number and
+    /// whether the tier is serving, i.e. whether the caller should send it now.
+    pub(crate) async fn enqueue(&self, write: &TierWrite) -> Result<(u64, bool)> {
         let bytes = write.encode()?;
         let queue = Arc::clone(&self.queue);
-        let seq = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
-            q.serving = false;
-            q.outbox.push(&bytes)
+            let seq = q.outbox.push(&bytes)?;
+            Ok((seq, q.serving))
         })
         .await
-        .map_err(|e| StoreError::invalid("outbox", "push", format!("the writing task failed: {e}")))??;
-        self.wake.notify_one();
-        Ok(seq)
+        .map_err(|e| StoreError::invalid("outbox", "push", format!("the writing task failed: {e}")))?
     }
 
-    /// Up to `limit` queued writes, oldest first.
+    /// Notes that record `seq` reached the tier.
+    pub(crate) fn applied(&self, seq: u64) {
+        self.lock().applied(seq);
+    }
+
+    /// Notes that every record through `seq` reached the tier and the accounts in `healed`
+    /// were rebuilt; serves again when nothing is left. Returns whether it serves.
+    pub(crate) fn applied_through(&self, seq: u64, healed: &BTreeSet<AccountId>) -> bool {
+        let mut q = self.lock();
+        if seq > q.applied {
+            q.applied = seq;
+            let later = q.applied_later.split_off(&(seq + 1));
+            q.applied_later = later;
+            q.applied(seq);
+        }
+        for a in healed {
+            q.heal.remove(a);
+        }
+        q.serve_if_done()
+    }
+
+    /// Writes the acknowledgement of every record known to have reached the tier to disk
+    /// (dropping the log when all have).
+    pub(crate) async fn flush(&self) -> Result<()> {
+        let queue = Arc::clone(&self.queue);
+        tokio::task::spawn_blocking(move || {
+            let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+            if q.applied > q.outbox.acknowledged() {
+                let through = q.applied;
+                q.outbox.ack(through)?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| StoreError::invalid("outbox", "ack", format!("the acknowledging task failed: {e}")))?
+    }
+
+    /// Up to `limit` records that have not reached the tier, oldest first (after a
+    /// [`Secondary::flush`]; records that reached it out of order are included).
     pub(crate) async fn pending(&self, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.flush().await?;
         let queue = Arc::clone(&self.queue);
         tokio::task::spawn_blocking(move || {
             queue.lock().unwrap_or_else(|p| p.into_inner()).outbox.pending(limit)
         })
         .await
         .map_err(|e| StoreError::invalid("outbox", "read", format!("the reading task failed: {e}")))?
-    }
-
-    /// Acknowledges writes through `seq`; with nothing left queued (and no account to heal)
-    /// the tier serves again. Returns whether it does.
-    pub(crate) async fn ack(&self, seq: Option<u64>, healed: BTreeSet<AccountId>) -> Result<bool> {
-        let queue = Arc::clone(&self.queue);
-        tokio::task::spawn_blocking(move || {
-            let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(seq) = seq {
-                q.outbox.ack(seq)?;
-            }
-            for a in &healed {
-                q.heal.remove(a);
-            }
-            if q.outbox.depth() == 0 && q.heal.is_empty() {
-                q.serving = true;
-            }
-            Ok(q.serving)
-        })
-        .await
-        .map_err(|e| StoreError::invalid("outbox", "ack", format!("the acknowledging task failed: {e}")))?
     }
 }

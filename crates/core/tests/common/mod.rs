@@ -28,7 +28,11 @@ pub struct Spec {
     pub clickhouse_url: Option<String>,
     /// An SQLite warm tier whose phase is `mode`; without it the mode is the configuration's.
     pub warm: bool,
-    /// Extra TOML appended to the configuration.
+    /// Extra top-level TOML keys (before any section).
+    pub top: String,
+    /// Extra keys of the `[store]` section.
+    pub store: String,
+    /// Extra TOML sections appended to the configuration.
     pub extra: String,
 }
 
@@ -41,6 +45,8 @@ impl Spec {
             clickhouse: true,
             clickhouse_url: None,
             warm: false,
+            top: String::new(),
+            store: String::new(),
             extra: String::new(),
         }
     }
@@ -58,7 +64,7 @@ pub struct Stack {
 impl Stack {
     pub async fn new(spec: Spec) -> Stack {
         let root = tempfile::tempdir().unwrap();
-        let mut toml = format!("mode = \"{}\"\n", spec.mode);
+        let mut toml = format!("mode = \"{}\"\n{}", spec.mode, spec.top);
         for a in accounts() {
             let dir = root.path().join(a.as_str());
             std::fs::create_dir_all(&dir).unwrap();
@@ -71,8 +77,9 @@ impl Stack {
         std::fs::create_dir_all(&daily).unwrap();
         toml.push_str(&format!("[legacy]\ndaily_dir = {:?}\n", daily.display().to_string()));
         toml.push_str(&format!(
-            "[store]\noutbox_dir = {:?}\n",
-            root.path().join("outbox").display().to_string()
+            "[store]\noutbox_dir = {:?}\n{}",
+            root.path().join("outbox").display().to_string(),
+            spec.store
         ));
         let ns = if spec.redis {
             let ns = RedisNamespace::new().await;
@@ -168,4 +175,209 @@ pub async fn move_to(warm: &WarmStore, mode: StorageMode) {
 
 pub fn exists(p: &Path) -> bool {
     p.exists()
+}
+
+pub mod workload {
+    //! A deterministic stream of mixed writes, and the check that every tier holds exactly
+    //! what the files hold.
+
+    use chrono::{Duration, NaiveDate, TimeZone, Utc};
+    use futures::TryStreamExt;
+    use tierstore::Store;
+    use tierstore_model::{
+        AccountId, AssetPoint, AssetStore, DateRange, HeldDays, Kline, KlineRange, KlineStore, Money,
+        OrderKind, PositionStore, Price, Result, StockCode, Trade, TradeDate, TradeQuery, TradeStore, Volume,
+    };
+
+    pub const CODES: [&str; 4] = ["000001.SZ", "600000.SH", "300750.SZ", "688981.SH"];
+
+    fn day(n: u64) -> TradeDate {
+        let base = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        TradeDate::from_naive(base + Duration::days(n as i64)).unwrap()
+    }
+
+    fn price(v: f64) -> Price {
+        Price::new("price", v).unwrap()
+    }
+
+    /// Write number `i` of the stream for `account`: every kind of write in turn.
+    pub async fn write(store: &Store, account: &AccountId, i: u64) -> Result<()> {
+        let code = StockCode::parse(CODES[(i / 9 % 4) as usize]).unwrap();
+        match i % 9 {
+            0 => store.open_positions(account, &[code]).await.map(drop),
+            1 => store.set_held_days(account, &code, HeldDays::Open((i % 20) as u32)).await,
+            2 => store.raise_max_price(account, &code, price(10.0 + (i % 7) as f64 * 0.137)).await.map(drop),
+            3 => store.lower_min_price(account, &code, price(9.0 - (i % 5) as f64 * 0.211)).await.map(drop),
+            4 => store.append_trades(&[trade(account, i, code)]).await.map(drop),
+            5 => {
+                let total: Money = format!("{}.{:02}", 100_000 + i * 37, i % 100).parse().unwrap();
+                store
+                    .record_assets(&[AssetPoint { account: account.clone(), date: day(i / 9), total }])
+                    .await
+                    .map(drop)
+            }
+            6 => store.increment_held_days(account, day(i / 9)).await.map(drop),
+            7 => {
+                let close = 10.0 + (i % 13) as f64 * 0.01;
+                let bar = Kline {
+                    code,
+                    date: day(i / 9),
+                    open: price(close - 0.05),
+                    high: price(close + 0.1),
+                    low: price(close - 0.1),
+                    close: price(close),
+                    volume: Volume::new(1000 + i),
+                    amount: close * (1000 + i) as f64,
+                };
+                store.write_klines(&[bar]).await.map(drop)
+            }
+            _ if i.is_multiple_of(4) => store.close_position(account, &code).await,
+            _ => store.set_held_days(account, &code, HeldDays::Open(1)).await,
+        }
+    }
+
+    pub fn trade(account: &AccountId, i: u64, code: StockCode) -> Trade {
+        Trade {
+            account: account.clone(),
+            seq: None,
+            strategy: None,
+            time: Utc.with_ymd_and_hms(2026, 1, 5, 2, 0, 0).unwrap() + Duration::seconds(i as i64),
+            code,
+            name: "平安银行".into(),
+            kind: if i.is_multiple_of(2) { OrderKind::BuyFill } else { OrderKind::SellFill },
+            remark: format!("write {i}, \"quoted\""),
+            price: price(10.0 + (i % 11) as f64 * 0.01),
+            volume: Volume::new(100 * (1 + i % 5)),
+        }
+    }
+
+    /// Every tier holds exactly what the files hold, field by field: each account's
+    /// positions in Redis, its trades and asset points in ClickHouse, and every bar.
+    pub async fn assert_tiers_equal(stack: &super::Stack) {
+        let legacy = stack.legacy().await;
+        let hot = stack.hot().await;
+        let cool = stack.cool().await;
+        for a in super::accounts() {
+            let files = legacy.account_positions(&a).await.unwrap();
+            assert_eq!(hot.account_positions(&a).await.unwrap(), files, "positions of {a}: Redis vs files");
+            let q = TradeQuery { accounts: vec![a.clone()], ..Default::default() };
+            let in_files: Vec<Trade> = legacy.stream_trades(&q).try_concat().await.unwrap();
+            let in_cool: Vec<Trade> = cool.stream_trades(&q).try_concat().await.unwrap();
+            assert_eq!(in_cool, in_files, "trades of {a}: ClickHouse vs journal");
+            assert_eq!(
+                cool.assets(&a, None).await.unwrap(),
+                legacy.assets(&a, None).await.unwrap(),
+                "assets of {a}: ClickHouse vs files"
+            );
+        }
+        let codes = legacy.kline_codes().await.unwrap();
+        assert_eq!(cool.kline_codes().await.unwrap(), codes, "kline codes");
+        for c in &codes {
+            let all = KlineRange::Dates(DateRange::new(TradeDate::MIN, TradeDate::MAX).unwrap());
+            assert_eq!(
+                cool.klines(c, all).await.unwrap(),
+                legacy.klines(c, all).await.unwrap(),
+                "bars of {c}"
+            );
+        }
+    }
+}
+
+/// A local webhook: an HTTP listener on loopback keeping every JSON body posted to it.
+pub struct AlertSink {
+    pub url: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AlertSink {
+    pub async fn start() -> AlertSink {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook/s3cr3t-t0ken-abcdef", listener.local_addr().unwrap());
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = bodies.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((conn, _)) = listener.accept().await else { return };
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let mut conn = BufReader::new(conn);
+                    loop {
+                        let mut len = 0usize;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            if let Some((k, v)) = line.split_once(':')
+                                && k.eq_ignore_ascii_case("content-length")
+                            {
+                                len = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        conn.read_exact(&mut body).await.unwrap();
+                        kept.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                        if conn.get_mut().write_all(ok).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        AlertSink { url, bodies, task }
+    }
+
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    /// Waits (up to `secs`) for a body whose `kind` is `kind`.
+    pub async fn wait_for(&self, kind: &str, secs: u64) -> serde_json::Value {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(b) = self.bodies().into_iter().find(|b| b["kind"] == kind) {
+                return b;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "no {kind} alert within {secs} s; got {:?}",
+                self.bodies()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for AlertSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits (up to `secs`) until every configured database tier serves with an empty outbox.
+pub async fn settle(store: &Store, secs: u64) {
+    use tierstore_model::Tier;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let done = [Tier::Hot, Tier::Cool].iter().all(|t| store.serving(*t) && store.outbox_depth(*t) == 0);
+        if done {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the tiers did not settle within {secs} s: hot serving {} depth {}, cool serving {} depth {}",
+            store.serving(Tier::Hot),
+            store.outbox_depth(Tier::Hot),
+            store.serving(Tier::Cool),
+            store.outbox_depth(Tier::Cool)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
