@@ -26,6 +26,10 @@ pub struct Spec {
     pub redis_url: Option<String>,
     pub clickhouse: bool,
     pub clickhouse_url: Option<String>,
+    /// `clickhouse_url` is a server of the test's own: create the schema there.
+    pub clickhouse_private: bool,
+    /// The warm tier's URL (an SQLite file of the test's own when `None`).
+    pub warm_url: Option<String>,
     /// An SQLite warm tier whose phase is `mode`; without it the mode is the configuration's.
     pub warm: bool,
     /// Extra top-level TOML keys (before any section).
@@ -44,6 +48,8 @@ impl Spec {
             redis_url: None,
             clickhouse: true,
             clickhouse_url: None,
+            clickhouse_private: false,
+            warm_url: None,
             warm: false,
             top: String::new(),
             store: String::new(),
@@ -92,7 +98,13 @@ impl Stack {
         } else {
             None
         };
-        let ch = if spec.clickhouse {
+        let ch = if let Some(url) = spec.clickhouse_url.as_ref().filter(|_| spec.clickhouse_private) {
+            // A server of the test's own: the schema goes there, in a database `tierstore`.
+            let c = CoolConfig::new(SecretUrl::parse("clickhouse.url", url).unwrap());
+            CoolStore::connect(c).await.unwrap().schema_up().await.unwrap();
+            toml.push_str(&format!("[clickhouse]\nurl = {url:?}\ntimeout_ms = 2000\n"));
+            None
+        } else if spec.clickhouse {
             let db = ClickhouseDatabase::create().await;
             let url = spec.clickhouse_url.clone().unwrap_or_else(|| db.url().to_owned());
             let mut c = CoolConfig::new(SecretUrl::parse("clickhouse.url", db.url()).unwrap());
@@ -107,9 +119,12 @@ impl Stack {
             None
         };
         if spec.warm {
-            let url = format!("sqlite://{}?mode=rwc", root.path().join("warm.db").display());
+            let url = spec
+                .warm_url
+                .clone()
+                .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", root.path().join("warm.db").display()));
             toml.push_str(&format!(
-                "[warm]\nurl = {url:?}\nmax_failed_logins = 3\nlockout_minutes = 15\nsession_minutes = 60\n"
+                "[warm]\nurl = {url:?}\ntimeout_ms = 1000\nmax_failed_logins = 3\nlockout_minutes = 15\nsession_minutes = 60\n"
             ));
         }
         toml.push_str(&spec.extra);
@@ -218,16 +233,18 @@ pub mod workload {
             }
             6 => store.increment_held_days(account, day(i / 9)).await.map(drop),
             7 => {
-                let close = 10.0 + (i % 13) as f64 * 0.01;
+                // Prices in fen and amounts in fen, as real bars have them.
+                let fen = 1000 + i % 13;
+                let yuan = |f: u64| price(f as f64 / 100.0);
                 let bar = Kline {
                     code,
                     date: day(i / 9),
-                    open: price(close - 0.05),
-                    high: price(close + 0.1),
-                    low: price(close - 0.1),
-                    close: price(close),
+                    open: yuan(fen - 5),
+                    high: yuan(fen + 10),
+                    low: yuan(fen - 10),
+                    close: yuan(fen),
                     volume: Volume::new(1000 + i),
-                    amount: close * (1000 + i) as f64,
+                    amount: (fen * (1000 + i)) as f64 / 100.0,
                 };
                 store.write_klines(&[bar]).await.map(drop)
             }
