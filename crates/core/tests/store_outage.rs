@@ -134,7 +134,11 @@ async fn redis_killed_and_restarted_empty_is_rehydrated_and_equal() {
     .await;
     assert!(down.load(Ordering::SeqCst) > 0, "no write waited in the outbox while Redis was down");
     settle(&store, 20).await;
-    assert_eq!(journal_rows(&stack).await, vec![trades_written(run.rounds); 2], "the journal holds each trade once");
+    assert_eq!(
+        journal_rows(&stack).await,
+        vec![trades_written(run.rounds); 2],
+        "the journal holds each trade once"
+    );
     assert_tiers_equal(&stack).await;
     assert!(run.reads.from_files > 0, "no read fell back to the files: {:?}", run.reads);
     assert!(run.reads.slowest < Duration::from_secs(1), "a read took {:?}", run.reads.slowest);
@@ -170,7 +174,11 @@ async fn clickhouse_killed_and_restarted_gets_every_write_once() {
     .await;
     assert!(down.load(Ordering::SeqCst) > 0, "no write waited in the outbox while ClickHouse was down");
     settle(&store, 30).await;
-    assert_eq!(journal_rows(&stack).await, vec![trades_written(run.rounds); 2], "the journal holds each trade once");
+    assert_eq!(
+        journal_rows(&stack).await,
+        vec![trades_written(run.rounds); 2],
+        "the journal holds each trade once"
+    );
     assert_tiers_equal(&stack).await;
     assert!(run.reads.from_files > 0, "no read fell back to the files: {:?}", run.reads);
     assert!(run.reads.slowest < Duration::from_secs(1), "a read took {:?}", run.reads.slowest);
@@ -218,9 +226,14 @@ async fn mariadb_killed_keeps_the_phase_and_the_data_path_running() {
     assert_tiers_equal(&stack).await;
     // The warm tier is back: a switch made now is noticed.
     let warm = stack.warm().await;
-    tierstore_model::MigrationStateStore::move_phase(&warm, StorageMode::DualWrite, "test", "after the outage")
-        .await
-        .unwrap();
+    tierstore_model::MigrationStateStore::move_phase(
+        &warm,
+        StorageMode::DualWrite,
+        "test",
+        "after the outage",
+    )
+    .await
+    .unwrap();
     let mut changes = store.mode_changes();
     tokio::time::timeout(Duration::from_secs(5), changes.wait_for(|m| *m == StorageMode::DualWrite))
         .await

@@ -102,7 +102,19 @@ fn writes() -> Vec<TierWrite> {
         volume: Volume::new(1000),
         amount: close * 1000.0,
     };
+    let (c4, c5) = (code("601318.SH"), code("002594.SZ"));
+    let replaced = AccountPositions {
+        last_increment: None,
+        positions: [(
+            c4,
+            Position { held_days: Some(HeldDays::Open(2)), max_price: Some(price(8.0)), min_price: None },
+        )]
+        .into(),
+    };
     vec![
+        TierWrite::ReplaceAccount { account: a.clone(), state: replaced },
+        // 601318 is open already and keeps its count; 002594 opens at 0.
+        TierWrite::OpenPositions { account: a.clone(), codes: vec![c4, c5] },
         TierWrite::SetHeldDays { account: a.clone(), code: c1, days: HeldDays::Open(3) },
         TierWrite::RaiseMaxPrice { account: a.clone(), code: c1, price: price(10.5) },
         TierWrite::LowerMinPrice { account: a.clone(), code: c1, price: price(9.8) },
@@ -140,7 +152,8 @@ async fn each_write_applied_twice_in_a_row_leaves_the_tiers_as_once() {
     assert_eq!(twice.state().await, got);
 
     // And what that state is, by hand: 000001 set to 3, advanced on the 9th and the 10th; its
-    // max 10.5 (10.2 is lower), min 9.8; 600000 closed; 300750 removed.
+    // max 10.5 (10.2 is lower), min 9.8; 600000 closed; 300750 removed; 601318 from the
+    // replaced state at 2, 002594 opened at 0, both advanced twice.
     let (positions, trades, bars, assets) = got;
     assert_eq!(positions.last_increment, Some(day("2024-10-10")));
     let want_c1 = Position {
@@ -151,7 +164,14 @@ async fn each_write_applied_twice_in_a_row_leaves_the_tiers_as_once() {
     assert_eq!(positions.positions.get(&code("000001.SZ")), Some(&want_c1));
     assert_eq!(positions.positions.get(&code("600000.SH")).and_then(|p| p.held_days), Some(HeldDays::Closed));
     assert!(!positions.positions.contains_key(&code("300750.SZ")));
-    assert_eq!(positions.positions.len(), 2);
+    let want_c4 =
+        Position { held_days: Some(HeldDays::Open(4)), max_price: Some(price(8.0)), min_price: None };
+    assert_eq!(positions.positions.get(&code("601318.SH")), Some(&want_c4));
+    assert_eq!(
+        positions.positions.get(&code("002594.SZ")).and_then(|p| p.held_days),
+        Some(HeldDays::Open(2))
+    );
+    assert_eq!(positions.positions.len(), 4);
     assert_eq!(trades.iter().map(|t| t.seq.unwrap()).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(bars.iter().map(|b| b.close.get()).collect::<Vec<_>>(), [10.0, 10.4]);
     assert_eq!(assets.len(), 1);

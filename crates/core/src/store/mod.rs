@@ -55,6 +55,9 @@ pub struct Sourced<T> {
     pub source: Tier,
 }
 
+/// The marker a running store keeps in its outbox directory.
+const RUNNING: &str = "running";
+
 /// How long the store waits, and for what.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadlines {
@@ -88,16 +91,35 @@ pub(crate) struct Inner {
     pub(crate) mode_cache: PathBuf,
     pub(crate) deadlines: Deadlines,
     pub(crate) alerts: Alerts,
+    /// ClickHouse must catch up with the files before it serves (see `recovery`).
+    pub(crate) cool_catch_up: std::sync::atomic::AtomicBool,
     locks: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-/// Aborts the background tasks when the last [`Store`] clone goes.
-struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+/// When the last [`Store`] clone goes: aborts the background tasks, records which outbox
+/// writes reached their tier, and removes the marker that says a process is running on the
+/// outbox.
+struct Tasks {
+    handles: Vec<tokio::task::JoinHandle<()>>,
+    running: Option<PathBuf>,
+    inner: Arc<Inner>,
+}
 
 impl Drop for Tasks {
     fn drop(&mut self) {
-        for t in &self.0 {
+        for t in &self.handles {
             t.abort();
+        }
+        if let Some(hot) = &self.inner.hot {
+            hot.flush_now();
+        }
+        if let Some(cool) = &self.inner.cool {
+            cool.flush_now();
+        }
+        if let Some(marker) = &self.running
+            && let Err(e) = std::fs::remove_file(marker)
+        {
+            tracing::warn!(path = %marker.display(), error = %e, "cannot remove the running marker");
         }
     }
 }
@@ -172,13 +194,36 @@ impl Store {
             mode_cache,
             deadlines,
             alerts: Alerts::new(config.alerts.clone()),
+            cool_catch_up: std::sync::atomic::AtomicBool::new(false),
             locks: Mutex::default(),
         });
         if mode != StorageMode::File {
             inner.rebuild_hot();
         }
+        // The outboxes are locked: this process is the only one on them. A marker left by
+        // the last one means it died without closing, maybe between a file write and the
+        // outbox push that follows it; ClickHouse catches up with the files before it serves.
+        let running = match (&inner.hot, &inner.cool) {
+            (None, None) => None,
+            _ => {
+                let marker = outbox_dir.join(RUNNING);
+                if marker.exists() && mode != StorageMode::File {
+                    inner.catch_up_cool();
+                }
+                std::fs::write(&marker, std::process::id().to_string()).map_err(|e| {
+                    StoreError::unavailable(
+                        Tier::Legacy,
+                        "outbox",
+                        marker.display().to_string(),
+                        e.to_string(),
+                    )
+                })?;
+                Some(marker)
+            }
+        };
         let tasks = recovery::spawn(&inner);
-        Ok(Store { inner, _tasks: Arc::new(Tasks(tasks)) })
+        let tasks = Tasks { handles: tasks, running, inner: Arc::clone(&inner) };
+        Ok(Store { inner, _tasks: Arc::new(tasks) })
     }
 
     /// The migration phase the store routes by now.
@@ -299,6 +344,15 @@ impl Inner {
     fn rebuild_hot(&self) {
         if let Some(hot) = &self.hot {
             hot.heal(&self.accounts);
+        }
+    }
+
+    /// Has the recovery task bring ClickHouse up to the files (trades and asset points)
+    /// before it serves again.
+    fn catch_up_cool(&self) {
+        if let Some(cool) = &self.cool {
+            self.cool_catch_up.store(true, std::sync::atomic::Ordering::SeqCst);
+            cool.stop_serving();
         }
     }
 

@@ -15,7 +15,15 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use tierstore_model::{AccountId, HealthProbe, PositionStore, Result, StoreError, Tier};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+
+use futures::TryStreamExt;
+use tierstore_cool::CoolStore;
+use tierstore_model::{
+    AccountId, AssetPoint, AssetStore, HealthProbe, PositionStore, Result, StoreError, Tier, TradeQuery,
+    TradeStore,
+};
 use tokio::sync::Notify;
 
 use super::Inner;
@@ -146,6 +154,10 @@ impl Inner {
         let Some(sec) = &self.cool else { return Ok(true) };
         let cool = self.within_write(sec, async { sec.store.get().await }).await?;
         self.within_write(sec, cool.probe()).await?;
+        if self.cool_catch_up.load(Ordering::SeqCst) {
+            self.queue_what_cool_misses(sec, cool).await?;
+            self.cool_catch_up.store(false, Ordering::SeqCst);
+        }
         let targets =
             WriteTargets { positions: None, trades: Some(cool), klines: Some(cool), assets: Some(cool) };
         let none = BTreeSet::new();
@@ -206,6 +218,55 @@ impl Inner {
             }
             return Ok(serving);
         }
+    }
+
+    /// Queues every trade of the journals that ClickHouse does not hold (by journal ordinal)
+    /// and every asset point it holds differently: what a process that died between a file
+    /// write and its outbox push left behind. Reads each account's journal once.
+    async fn queue_what_cool_misses(&self, sec: &Secondary<CoolStore>, cool: &CoolStore) -> Result<()> {
+        const BATCH: usize = 1000;
+        let mut queued = 0usize;
+        for account in &self.accounts {
+            let q = TradeQuery { accounts: vec![account.clone()], ..Default::default() };
+            let mut held = HashSet::new();
+            let mut rows = cool.stream_trades(&q);
+            while let Some(chunk) = self.within_write(sec, rows.try_next()).await? {
+                held.extend(chunk.iter().filter_map(|t| t.seq));
+            }
+            drop(rows);
+            let mut missing = Vec::new();
+            let mut journal = self.legacy.stream_trades(&q);
+            while let Some(chunk) = journal.try_next().await? {
+                missing.extend(chunk.into_iter().filter(|t| t.seq.is_some_and(|s| !held.contains(&s))));
+                if missing.len() >= BATCH {
+                    queued += missing.len();
+                    sec.enqueue(&TierWrite::Trades { trades: std::mem::take(&mut missing) }).await?;
+                }
+            }
+            if !missing.is_empty() {
+                queued += missing.len();
+                sec.enqueue(&TierWrite::Trades { trades: missing }).await?;
+            }
+            let in_cool = self.within_write(sec, cool.assets(account, None)).await?;
+            let differ: Vec<AssetPoint> = self
+                .legacy
+                .assets(account, None)
+                .await?
+                .into_iter()
+                .filter(|p| !in_cool.contains(p))
+                .collect();
+            if !differ.is_empty() {
+                queued += differ.len();
+                sec.enqueue(&TierWrite::Assets { points: differ }).await?;
+            }
+        }
+        if queued > 0 {
+            tracing::warn!(
+                rows = queued,
+                "the last process stopped without closing: ClickHouse catches up with the files"
+            );
+        }
+        Ok(())
     }
 
     async fn within_write<T, R>(

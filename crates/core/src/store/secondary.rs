@@ -197,6 +197,17 @@ impl<T> Secondary<T> {
         .map_err(|e| StoreError::invalid("outbox", "ack", format!("the acknowledging task failed: {e}")))?
     }
 
+    /// [`Secondary::flush`] on the calling thread (for closing, where nothing can wait).
+    pub(crate) fn flush_now(&self) {
+        let mut q = self.lock();
+        if q.applied > q.outbox.acknowledged() {
+            let through = q.applied;
+            if let Err(e) = q.outbox.ack(through) {
+                tracing::warn!(tier = self.tier.as_str(), error = %e, "cannot record which outbox writes arrived");
+            }
+        }
+    }
+
     /// Up to `limit` records that have not reached the tier, oldest first (after a
     /// [`Secondary::flush`]; records that reached it out of order are included).
     pub(crate) async fn pending(&self, limit: usize) -> Result<Vec<OutboxEntry>> {

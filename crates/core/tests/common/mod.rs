@@ -38,6 +38,8 @@ pub struct Spec {
     pub store: String,
     /// Extra TOML sections appended to the configuration.
     pub extra: String,
+    /// The accounts, each with a legacy directory named after it.
+    pub accounts: Vec<AccountId>,
 }
 
 impl Spec {
@@ -54,6 +56,7 @@ impl Spec {
             top: String::new(),
             store: String::new(),
             extra: String::new(),
+            accounts: accounts().to_vec(),
         }
     }
 }
@@ -65,28 +68,20 @@ pub struct Stack {
     pub ch: Option<ClickhouseDatabase>,
     pub config: Config,
     pub spec: Spec,
+    /// The configuration's sections other than the accounts and `[store]`.
+    sections: String,
 }
 
 impl Stack {
     pub async fn new(spec: Spec) -> Stack {
         let root = tempfile::tempdir().unwrap();
         let mut toml = format!("mode = \"{}\"\n{}", spec.mode, spec.top);
-        for a in accounts() {
-            let dir = root.path().join(a.as_str());
-            std::fs::create_dir_all(&dir).unwrap();
-            toml.push_str(&format!(
-                "[[accounts]]\nid = \"{a}\"\nlegacy_dir = {:?}\n",
-                dir.display().to_string()
-            ));
+        for a in &spec.accounts {
+            std::fs::create_dir_all(root.path().join(a.as_str())).unwrap();
         }
         let daily = root.path().join("_daily");
         std::fs::create_dir_all(&daily).unwrap();
         toml.push_str(&format!("[legacy]\ndaily_dir = {:?}\n", daily.display().to_string()));
-        toml.push_str(&format!(
-            "[store]\noutbox_dir = {:?}\n{}",
-            root.path().join("outbox").display().to_string(),
-            spec.store
-        ));
         let ns = if spec.redis {
             let ns = RedisNamespace::new().await;
             let url = spec.redis_url.clone().unwrap_or_else(|| ns.url().to_owned());
@@ -128,13 +123,43 @@ impl Stack {
             ));
         }
         toml.push_str(&spec.extra);
+        let sections = toml;
+        let toml = Self::toml(&sections, root.path(), &spec, &spec.accounts, &root.path().join("outbox"));
         let config = Config::parse(&toml, "test config", root.path(), |_| None, root.path()).unwrap();
         if spec.warm {
             let warm = WarmStore::connect(config.warm.clone().unwrap()).await.unwrap();
             warm.schema_up(None).await.unwrap();
             move_to(&warm, spec.mode).await;
         }
-        Stack { root, ns, ch, config, spec }
+        Stack { root, ns, ch, config, spec, sections }
+    }
+
+    fn toml(sections: &str, root: &Path, spec: &Spec, accounts: &[AccountId], outbox: &Path) -> String {
+        let mut toml = sections.to_owned();
+        for a in accounts {
+            let dir = root.join(a.as_str());
+            toml.push_str(&format!(
+                "[[accounts]]\nid = \"{a}\"\nlegacy_dir = {:?}\n",
+                dir.display().to_string()
+            ));
+        }
+        toml.push_str(&format!("[store]\noutbox_dir = {:?}\n{}", outbox.display().to_string(), spec.store));
+        toml
+    }
+
+    /// Writes a configuration file for a process of its own writing `accounts`, with its own
+    /// outbox `outbox` (under the stack's folder); returns its path.
+    pub fn config_file(&self, name: &str, accounts: &[AccountId], outbox: &str) -> PathBuf {
+        let text = Self::toml(
+            &self.sections,
+            self.root.path(),
+            &self.spec,
+            accounts,
+            &self.root.path().join(outbox),
+        );
+        let path = self.root.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
     }
 
     pub async fn store(&self) -> Store {
@@ -274,7 +299,7 @@ pub mod workload {
         let legacy = stack.legacy().await;
         let hot = stack.hot().await;
         let cool = stack.cool().await;
-        for a in super::accounts() {
+        for a in &stack.spec.accounts {
             let files = legacy.account_positions(&a).await.unwrap();
             assert_eq!(hot.account_positions(&a).await.unwrap(), files, "positions of {a}: Redis vs files");
             let q = TradeQuery { accounts: vec![a.clone()], ..Default::default() };
