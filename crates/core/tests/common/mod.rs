@@ -300,15 +300,15 @@ pub mod workload {
         let hot = stack.hot().await;
         let cool = stack.cool().await;
         for a in &stack.spec.accounts {
-            let files = legacy.account_positions(&a).await.unwrap();
-            assert_eq!(hot.account_positions(&a).await.unwrap(), files, "positions of {a}: Redis vs files");
+            let files = legacy.account_positions(a).await.unwrap();
+            assert_eq!(hot.account_positions(a).await.unwrap(), files, "positions of {a}: Redis vs files");
             let q = TradeQuery { accounts: vec![a.clone()], ..Default::default() };
             let in_files: Vec<Trade> = legacy.stream_trades(&q).try_concat().await.unwrap();
             let in_cool: Vec<Trade> = cool.stream_trades(&q).try_concat().await.unwrap();
             assert_eq!(in_cool, in_files, "trades of {a}: ClickHouse vs journal");
             assert_eq!(
-                cool.assets(&a, None).await.unwrap(),
-                legacy.assets(&a, None).await.unwrap(),
+                cool.assets(a, None).await.unwrap(),
+                legacy.assets(a, None).await.unwrap(),
                 "assets of {a}: ClickHouse vs files"
             );
         }
