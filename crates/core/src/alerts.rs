@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tierstore_model::{SecretUrl, Tier};
 
-/// The `[alerts]` section.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The `[alerts]` section. `Debug` shows the webhook as [`AlertConfig::display_url`].
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertConfig {
     /// The webhook (http or https).
@@ -30,6 +30,16 @@ pub struct AlertConfig {
 
 fn default_min_interval_ms() -> u64 {
     60_000
+}
+
+impl std::fmt::Debug for AlertConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertConfig")
+            .field("url", &self.display_url())
+            .field("format", &self.format)
+            .field("min_interval_ms", &self.min_interval_ms)
+            .finish()
+    }
 }
 
 impl AlertConfig {
@@ -178,5 +188,120 @@ impl Alerts {
             }
         });
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn config(url: &str, format: AlertFormat, min_interval_ms: u64) -> AlertConfig {
+        AlertConfig { url: SecretUrl::parse("alerts.url", url).unwrap(), format, min_interval_ms }
+    }
+
+    fn alert(kind: AlertKind) -> Alert {
+        Alert { kind, tier: Tier::Hot, message: "redis at 127.0.0.1:6379 unavailable".into() }
+    }
+
+    #[test]
+    fn the_three_body_shapes() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 12, 7, 1, 30, 5).unwrap();
+        let a = alert(AlertKind::Fallback);
+        assert_eq!(
+            a.body(AlertFormat::Generic, at),
+            serde_json::json!({
+                "source": "tierstore", "kind": "fallback", "tier": "hot",
+                "message": "redis at 127.0.0.1:6379 unavailable", "at": "2026-12-07T01:30:05.000Z"
+            })
+        );
+        let text = "[tierstore] fallback on the hot tier: redis at 127.0.0.1:6379 unavailable (2026-12-07T01:30:05Z)";
+        assert_eq!(
+            a.body(AlertFormat::Dingtalk, at),
+            serde_json::json!({"msgtype": "text", "text": {"content": text}})
+        );
+        assert_eq!(
+            a.body(AlertFormat::Feishu, at),
+            serde_json::json!({"msg_type": "text", "content": {"text": text}})
+        );
+        let stuck = Alert { kind: AlertKind::OutboxStuck, ..a };
+        assert_eq!(stuck.body(AlertFormat::Generic, at)["kind"], "outbox_stuck");
+    }
+
+    #[test]
+    fn webhook_secrets_are_never_shown() {
+        let ding = config(
+            "https://oapi.dingtalk.com/robot/send?access_token=abc123secret",
+            AlertFormat::Dingtalk,
+            1,
+        );
+        assert_eq!(ding.display_url(), "https://oapi.dingtalk.com/***");
+        assert!(ding.secrets().contains(&"abc123secret".to_owned()), "{:?}", ding.secrets());
+        let feishu =
+            config("https://open.feishu.cn/open-apis/bot/v2/hook/0f1e2d3c-token", AlertFormat::Feishu, 1);
+        assert_eq!(feishu.display_url(), "https://open.feishu.cn/***");
+        assert!(feishu.secrets().contains(&"0f1e2d3c-token".to_owned()), "{:?}", feishu.secrets());
+        let debug = format!("{:?}", Alerts::new(Some(feishu)));
+        assert!(!debug.contains("0f1e2d3c"), "{debug}");
+    }
+
+    /// A writer keeping everything the log subscriber prints.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn alerts_are_rate_limited_per_kind_and_tier_and_a_failed_post_logs_no_secret() {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber =
+            tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+        // A closed loopback port: the post fails at once.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let url = format!("http://{closed}/hook/T0KEN-0123456789?access_token=Q-SECRET-42");
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let alerts = Alerts::new(Some(config(&url, AlertFormat::Generic, 60_000)));
+                assert!(alerts.raise(alert(AlertKind::Fallback)), "the first is sent");
+                assert!(
+                    !alerts.raise(alert(AlertKind::Fallback)),
+                    "the same kind and tier again is held back"
+                );
+                assert!(alerts.raise(alert(AlertKind::Recovery)), "another kind is sent");
+                let cool = Alert { tier: Tier::Cool, ..alert(AlertKind::Fallback) };
+                assert!(alerts.raise(cool), "another tier is sent");
+                let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                while String::from_utf8_lossy(&log.0.lock().unwrap())
+                    .matches("alert could not be sent")
+                    .count()
+                    < 3
+                {
+                    assert!(std::time::Instant::now() < until, "the failed posts were not logged");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            });
+        });
+        let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+        assert!(text.contains(&format!("http://{closed}/***")), "{text}");
+        assert!(
+            !text.contains("T0KEN") && !text.contains("Q-SECRET"),
+            "a webhook secret was logged:\n{text}"
+        );
+        let silent = Alerts::new(None);
+        assert!(!silent.raise(alert(AlertKind::Fallback)), "without a webhook nothing is posted");
     }
 }

@@ -375,7 +375,7 @@ impl Config {
             out.extend(c.password.as_ref().map(|p| p.expose().clone()).filter(|p| !p.is_empty()));
         }
         if let Some(a) = &self.alerts {
-            out.extend(a.url.credentials());
+            out.extend(a.secrets());
         }
         out.sort_by_key(|s| std::cmp::Reverse(s.len()));
         out.dedup();

@@ -13,6 +13,7 @@
 //! [`tier_write::TierWrite`]s that [`tier_write::replay`] applies when the tier is back.
 
 pub mod alerts;
+pub mod blocking;
 pub mod config;
 pub mod cool;
 pub mod files;

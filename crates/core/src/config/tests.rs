@@ -178,3 +178,64 @@ fn the_warm_tier_is_sqlite_without_a_file_and_absent_from_a_file_without_it() {
         tierstore_warm::WarmBackend::Postgres
     );
 }
+
+#[test]
+fn the_store_section_has_defaults_overrides_and_limits() {
+    let c = parse("", &[]).unwrap();
+    assert_eq!(c.store.outbox_dir.as_deref(), Some(Path::new("/etc/ts/tierstore-outbox")));
+    assert_eq!(
+        (
+            c.store.read_deadline_ms,
+            c.store.write_deadline_ms,
+            c.store.mode_poll_ms,
+            c.store.probe_max_backoff_ms
+        ),
+        (300, 2000, 2000, 5000)
+    );
+    let c = parse("[store]\noutbox_dir = \"box\"\nread_deadline_ms = 900\n", &[]).unwrap();
+    assert_eq!(c.store.outbox_dir.as_deref(), Some(Path::new("/etc/ts/box")), "relative to the file");
+    assert_eq!(c.store.read_deadline_ms, 900);
+    let c = parse("", &[("TIERSTORE_OUTBOX_DIR", "run/box"), ("TIERSTORE_READ_DEADLINE_MS", "150")]).unwrap();
+    assert_eq!(
+        c.store.outbox_dir.as_deref(),
+        Some(Path::new("/work/run/box")),
+        "relative to the working directory"
+    );
+    assert_eq!(c.store.read_deadline_ms, 150);
+    // A read and its file fallback must fit in a second.
+    let err = parse("[store]\nread_deadline_ms = 901\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("store.read_deadline_ms"), "{err}");
+    assert!(err.to_string().contains("between 10 and 900"), "{err}");
+    let err = parse("[store]\nwrite_deadline_ms = 0\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("store.write_deadline_ms"), "{err}");
+    let err = parse("[store]\nflush = 1\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("flush"), "{err}");
+}
+
+#[test]
+fn alerts_name_a_webhook_whose_token_is_a_secret() {
+    let c = parse(
+        "[alerts]\nurl = \"https://oapi.dingtalk.com/robot/send?access_token=d1ng-t0ken\"\nformat = \"dingtalk\"\n",
+        &[],
+    )
+    .unwrap();
+    let a = c.alerts.as_ref().unwrap();
+    assert_eq!(a.format, crate::alerts::AlertFormat::Dingtalk);
+    assert_eq!(a.min_interval_ms, 60_000);
+    assert!(c.secrets().contains(&"d1ng-t0ken".to_owned()), "{:?}", c.secrets());
+    assert!(!format!("{c:?}").contains("d1ng-t0ken"), "token printed in Debug");
+    let c = parse(
+        "",
+        &[
+            ("TIERSTORE_ALERT_URL", "https://open.feishu.cn/open-apis/bot/v2/hook/f3i-shu-token"),
+            ("TIERSTORE_ALERT_FORMAT", "feishu"),
+        ],
+    )
+    .unwrap();
+    let a = c.alerts.as_ref().unwrap();
+    assert_eq!(a.format, crate::alerts::AlertFormat::Feishu);
+    assert!(c.secrets().contains(&"f3i-shu-token".to_owned()), "{:?}", c.secrets());
+    assert!(!format!("{c:?}").contains("f3i-shu-token"), "token printed in Debug");
+    let err = parse("[alerts]\nurl = \"http://127.0.0.1:9/x\"\nformat = \"slack\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("slack"), "{err}");
+}
