@@ -219,8 +219,8 @@ async fn identities_stay_right_when_another_writer_appends_between_our_count_and
         std::thread::spawn(move || {
             let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
             let mut n = 0u64;
-            // Bounded: each of our appends reads the whole journal, so an unbounded writer
-            // on a loaded machine would grow it faster than we can append.
+            // Bounded: after each of its rows our next append counts the whole journal again,
+            // so an unbounded writer on a loaded machine would grow it faster than we append.
             while n < 3_000 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 // One write per whole row, as csv.writer's flush of a line buffer does.
                 f.write_all(row(3).as_bytes()).unwrap();
@@ -276,4 +276,33 @@ async fn an_append_waits_for_a_row_another_writer_is_finishing() {
     assert_eq!(by_seq.keys().copied().collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(by_seq[&3].remark, "ours");
     assert_eq!(*by_seq[&2], trade(1), "the other writer's row, whole");
+}
+
+/// Appends number their rows from a count kept since the last append, not by reading the
+/// whole journal again; a journal replaced since (same length, fewer rows) is counted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_rewritten_to_the_same_length_is_counted_again() {
+    let (_root, path, store) = journal_store(HEADER.as_bytes()).await;
+    let short = |i: usize| Trade { seq: None, remark: "ab".into(), ..trade(i) };
+    let ids = store.append_trades(&[short(0), short(1)]).await.unwrap();
+    assert_eq!(ids.iter().map(|i| i.seq).collect::<Vec<_>>(), [1, 2]);
+    let two_rows = std::fs::read(&path).unwrap();
+    // The same bytes as one row: the second row's line folded into the first one's remark.
+    let text = String::from_utf8(two_rows.clone()).unwrap();
+    let mut lines: Vec<&str> = text.split_inclusive("\r\n").collect();
+    let second = lines.pop().unwrap().trim_end_matches("\r\n").to_owned();
+    let first = lines.pop().unwrap().trim_end_matches("\r\n").to_owned();
+    let folded = first.replacen(",ab,", &format!(",\"ab{}\",", "x".repeat(second.len() - 2 + 2)), 1);
+    let mut one_row = lines.concat();
+    one_row.push_str(&folded);
+    one_row.push_str("\r\n");
+    assert_eq!(one_row.len(), two_rows.len(), "the rewrite keeps the length");
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, &one_row).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    assert_eq!(store.trades(&TradeQuery::default()).await.unwrap().len(), 1);
+    let ids = store.append_trades(&[short(2)]).await.unwrap();
+    assert_eq!(ids[0].seq, 2, "numbered after the one row the journal now holds");
+    let all = store.trades(&TradeQuery::default()).await.unwrap();
+    assert_eq!(all.iter().map(|t| t.seq.unwrap()).collect::<Vec<_>>(), [1, 2]);
 }

@@ -33,6 +33,7 @@ const STREAM_DEPTH: usize = 4;
 pub struct LegacyStore {
     config: Arc<LegacyConfig>,
     clock: Arc<dyn Clock>,
+    journal_counts: Arc<trades::JournalCounts>,
 }
 
 /// What the probe reports as the "server version" of plain files.
@@ -41,7 +42,11 @@ pub const LAYOUT_VERSION: &str = "silverquant file layout";
 impl LegacyStore {
     /// Opens the layout: every configured directory must exist and be a readable directory.
     pub async fn open(config: LegacyConfig) -> Result<Self> {
-        let store = LegacyStore { config: Arc::new(config), clock: Arc::new(SystemClock) };
+        let store = LegacyStore {
+            config: Arc::new(config),
+            clock: Arc::new(SystemClock),
+            journal_counts: Arc::default(),
+        };
         store.check_directories().await?;
         Ok(store)
     }

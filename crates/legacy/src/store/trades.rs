@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufReader, Take};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -130,6 +131,29 @@ fn rows_before(path: &Path, offset: u64, account: &AccountId, tz: chrono_tz::Tz)
     Ok(reader.rows())
 }
 
+/// What identifies a journal's content cheaply: its inode, length and modification time. An
+/// append changes the length; a rewrite (an atomic rename) the inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JournalStamp {
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl JournalStamp {
+    fn of(path: &Path) -> Option<JournalStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(JournalStamp { ino: m.ino(), len: m.len(), modified: m.modified().ok() })
+    }
+}
+
+/// Row counts of journals as last seen, so an append does not read the whole journal to
+/// number its rows: while a journal's stamp is unchanged since our last append (or read), its
+/// count is too. Anything else — the Python program appended, someone rewrote the file —
+/// changes the stamp, and the journal is counted again.
+pub(crate) type JournalCounts = std::sync::Mutex<std::collections::HashMap<PathBuf, (JournalStamp, u64)>>;
+
 /// The rows to append, and the identity of each row of the batch by its place in the call.
 type AppendPlan = (Vec<Trade>, Vec<(usize, TradeId)>);
 
@@ -197,6 +221,7 @@ impl TradeStore for LegacyStore {
         let accounts: Vec<AccountId> = by_account.keys().cloned().collect();
         let dirs = self.dirs_of(&accounts)?;
         let config = self.config.clone();
+        let counts = Arc::clone(&self.journal_counts);
         let n = trades.len();
         blocking(move || {
             // Every journal involved is locked, numbered and every append rendered
@@ -208,7 +233,20 @@ impl TradeStore for LegacyStore {
                 let path = dir.join(DEALS);
                 let batch = &by_account[account];
                 let replayed: BTreeSet<u64> = batch.iter().filter_map(|(_, t)| t.seq).collect();
-                let (len, rows, existing) = journal_rows(&path, account, config.timezone, &replayed)?;
+                let stamp = JournalStamp::of(&path);
+                let known = counts.lock().unwrap_or_else(|p| p.into_inner()).get(&path).copied();
+                let (len, rows, existing) = match (known, stamp) {
+                    (Some((seen, rows)), Some(now)) if seen == now && replayed.is_empty() => {
+                        (now.len, rows, BTreeMap::new())
+                    }
+                    _ => {
+                        let counted = journal_rows(&path, account, config.timezone, &replayed)?;
+                        if let Some(now) = stamp.filter(|s| s.len == counted.0) {
+                            counts.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone(), (now, counted.1));
+                        }
+                        counted
+                    }
+                };
                 let (append, assigned) = plan_append(&path, batch, rows, &existing)?;
                 let appended_at: Vec<usize> =
                     assigned.iter().filter(|(_, id)| id.seq > rows).map(|(at, _)| *at).collect();
@@ -231,12 +269,23 @@ impl TradeStore for LegacyStore {
                 writes.push((account, path, layout.is_some(), bytes, len, rows, appended_at, given));
             }
             for (account, path, exists, bytes, len, rows, appended_at, given) in writes {
+                // Forgotten until the write is known to have gone where it was counted to.
+                counts.lock().unwrap_or_else(|p| p.into_inner()).remove(&path);
+                let remember = |end: u64| {
+                    // Only if nobody appended after us before the stamp was taken.
+                    if let Some(now) = JournalStamp::of(&path).filter(|s| s.len == end) {
+                        let rows = rows + appended_at.len() as u64;
+                        counts.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone(), (now, rows));
+                    }
+                };
                 if !exists {
                     fsio::atomic_write(&path, &bytes)?;
+                    remember(bytes.len() as u64);
                     continue;
                 }
                 let offset = fsio::append(&path, &bytes)?;
                 if offset == len {
+                    remember(len + bytes.len() as u64);
                     continue;
                 }
                 // The Python program appended between our count and our write (it does not
