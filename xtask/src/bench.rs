@@ -40,6 +40,14 @@ pub const BENCHES: &[(&str, &str, &str, &str, &[Service])] = &[
          trades_agg_month, cross_account",
         &[Service::Clickhouse],
     ),
+    (
+        "core",
+        "tierstore",
+        "core_ops",
+        "the composed store: a 100-position account read in file, dual_write and db_first (and the hot tier's \
+         own account_read beside it), a fill (journal row and position update) in dual_write and db_first",
+        &[Service::Redis, Service::Clickhouse],
+    ),
 ];
 
 /// Runs the named benchmarks, or all of them.
