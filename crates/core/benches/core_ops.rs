@@ -24,7 +24,8 @@ const READS: usize = 5_000;
 const FILLS: usize = 1_000;
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     rt.block_on(run());
 }
 
@@ -125,7 +126,9 @@ async fn fills(d: &Deployment) -> Vec<Duration> {
         let (s, a) = (&d.store, &a);
         async move {
             s.append_trades(&[fill(i)]).await.expect("journal");
-            s.raise_max_price(a, &codes()[i % 100], price(12.0 + (i % 300) as f64 / 100.0)).await.expect("max");
+            s.raise_max_price(a, &codes()[i % 100], price(12.0 + (i % 300) as f64 / 100.0))
+                .await
+                .expect("max");
         }
     })
     .await
@@ -174,7 +177,8 @@ async fn run() {
     for (name, lat) in &results {
         println!("{}", latency_line(name, lat));
     }
-    let p99 = |name: &str| results.iter().find(|r| r.0 == name).map(|r| percentile(&r.1, 0.99)).unwrap_or_default();
+    let p99 =
+        |name: &str| results.iter().find(|r| r.0 == name).map(|r| percentile(&r.1, 0.99)).unwrap_or_default();
     let ratio = p99("account_read_db_first").as_secs_f64() / p99("account_read_hot").as_secs_f64();
     println!("account_read_db_first p99 / account_read_hot p99 = {ratio:.2} (goal <= 1.5)");
 }
