@@ -111,10 +111,13 @@ fn fill(i: usize) -> Trade {
     }
 }
 
-async fn account_reads(d: &Deployment) -> Vec<Duration> {
+/// A whole account through the store, checking every answer came from the tier the phase
+/// reads (`want`).
+async fn account_reads(d: &Deployment, want: Tier) -> Vec<Duration> {
     let a = account();
     measure(200, READS, |_| async {
-        let _ = d.store.account_positions(&a).await.expect("read");
+        let got = d.store.sourced().account_positions(&a).await.expect("read");
+        assert_eq!(got.source, want, "an answer from another tier than the phase reads");
     })
     .await
 }
@@ -144,9 +147,9 @@ async fn run() {
     let hot = HotStore::connect(db.config.redis.clone().expect("redis")).await.expect("hot");
 
     let mut results = vec![
-        ("account_read_file", account_reads(&file).await),
-        ("account_read_dual_write", account_reads(&dual).await),
-        ("account_read_db_first", account_reads(&db).await),
+        ("account_read_file", account_reads(&file, Tier::Legacy).await),
+        ("account_read_dual_write", account_reads(&dual, Tier::Legacy).await),
+        ("account_read_db_first", account_reads(&db, Tier::Hot).await),
         (
             "account_read_hot",
             measure(200, READS, |_| async {

@@ -43,6 +43,19 @@ impl std::fmt::Debug for AlertConfig {
 }
 
 impl AlertConfig {
+    /// Checks the webhook is http(s) and the interval at most a day.
+    pub fn validate(&self) -> Result<(), tierstore_model::StoreError> {
+        let scheme = self.url.expose().scheme();
+        if scheme != "http" && scheme != "https" {
+            return Err(tierstore_model::StoreError::invalid(
+                "alerts.url",
+                self.display_url(),
+                "a webhook is an http or https URL",
+            ));
+        }
+        tierstore_model::error::ensure_between("alerts.min_interval_ms", self.min_interval_ms, 0, 86_400_000)
+    }
+
     /// Every secret the webhook URL carries: its credentials and, since chat webhooks carry
     /// their token in the path, every path segment.
     pub fn secrets(&self) -> Vec<String> {
@@ -141,8 +154,11 @@ impl std::fmt::Debug for Alerts {
 impl Alerts {
     /// Alerts to `config`'s webhook, if any.
     pub fn new(config: Option<AlertConfig>) -> Alerts {
+        // No redirects: a redirect target would get the URL (and its token) as the referrer.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .referer(false)
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
         Alerts { config: config.map(Arc::new), client, last: Arc::default() }
@@ -176,7 +192,13 @@ impl Alerts {
         tokio::spawn(async move {
             let sent = client.post(config.url.expose().clone()).json(&body).send().await;
             match sent.and_then(|r| r.error_for_status()) {
-                Ok(_) => tracing::debug!(webhook = %config.display_url(), "alert sent"),
+                // DingTalk and Feishu answer 200 with an error code when they turn a message down.
+                Ok(r) => match refusal(r.text().await.unwrap_or_default().as_str()) {
+                    None => tracing::debug!(webhook = %config.display_url(), "alert sent"),
+                    Some(code) => {
+                        tracing::warn!(webhook = %config.display_url(), code, "the webhook turned the alert down")
+                    }
+                },
                 // reqwest's error text includes the URL; say only what kind of failure it was.
                 Err(e) => tracing::warn!(
                     webhook = %config.display_url(),
@@ -189,6 +211,13 @@ impl Alerts {
         });
         true
     }
+}
+
+/// The error code in a chat webhook's answer (`errcode` for DingTalk, `code` for Feishu),
+/// when it is not 0.
+fn refusal(answer: &str) -> Option<i64> {
+    let v: serde_json::Value = serde_json::from_str(answer).ok()?;
+    ["errcode", "code", "StatusCode"].iter().find_map(|k| v.get(*k)?.as_i64()).filter(|c| *c != 0)
 }
 
 #[cfg(test)]
@@ -230,6 +259,15 @@ mod tests {
         );
         let stuck = Alert { kind: AlertKind::OutboxStuck, ..a };
         assert_eq!(stuck.body(AlertFormat::Generic, at)["kind"], "outbox_stuck");
+    }
+
+    #[test]
+    fn chat_webhooks_that_turn_an_alert_down_are_told_apart() {
+        assert_eq!(refusal(r#"{"errcode":310000,"errmsg":"keywords not in content"}"#), Some(310000));
+        assert_eq!(refusal(r#"{"errcode":0,"errmsg":"ok"}"#), None);
+        assert_eq!(refusal(r#"{"code":19024,"msg":"Key Words Not Found"}"#), Some(19024));
+        assert_eq!(refusal(r#"{"StatusCode":0,"StatusMessage":"success"}"#), None);
+        assert_eq!(refusal(""), None);
     }
 
     #[test]

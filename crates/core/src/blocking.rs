@@ -18,10 +18,18 @@ use crate::{Config, Sourced};
 
 /// [`crate::Store`], blocking.
 pub struct Store {
-    // Declared first so it closes (tasks stopped, acknowledgements written) before the
-    // runtime it runs on shuts down.
     inner: crate::Store,
-    runtime: tokio::runtime::Runtime,
+    // Taken when the store is dropped, to shut down without waiting (which would panic
+    // inside another runtime).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -41,7 +49,7 @@ impl Store {
             .build()
             .map_err(|e| StoreError::invalid("runtime", "tokio", format!("cannot start: {e}")))?;
         let inner = runtime.block_on(crate::Store::open(config))?;
-        Ok(Store { inner, runtime })
+        Ok(Store { inner, runtime: Some(runtime) })
     }
 
     /// The async store underneath (to hand to async code).
@@ -51,7 +59,10 @@ impl Store {
 
     fn run<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
         refuse_inside_a_runtime()?;
-        self.runtime.block_on(call)
+        match &self.runtime {
+            Some(rt) => rt.block_on(call),
+            None => Err(StoreError::invalid("tierstore::blocking", "closed", "the store was dropped")),
+        }
     }
 
     /// [`crate::Store::mode`].

@@ -45,6 +45,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("TIERSTORE_READ_DEADLINE_MS", "store.read_deadline_ms"),
     ("TIERSTORE_WRITE_DEADLINE_MS", "store.write_deadline_ms"),
     ("TIERSTORE_MODE_POLL_MS", "store.mode_poll_ms"),
+    ("TIERSTORE_PROBE_MAX_BACKOFF_MS", "store.probe_max_backoff_ms"),
     ("TIERSTORE_ALERT_URL", "alerts.url"),
     ("TIERSTORE_ALERT_FORMAT", "alerts.format"),
 ];
@@ -341,6 +342,9 @@ impl Config {
             c.validate()?;
         }
         self.store.validate()?;
+        if let Some(a) = &self.alerts {
+            a.validate()?;
+        }
         let mut ids = BTreeSet::new();
         let mut dirs = BTreeSet::new();
         for a in &self.accounts {

@@ -104,40 +104,45 @@ async fn a_trade_keeps_the_number_of_its_journal_line_in_clickhouse() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_phase_switch_is_noticed_within_seconds_and_redis_catches_up() {
-    let mut spec = Spec::new(StorageMode::File);
+    let mut spec = Spec::new(StorageMode::DualWrite);
     spec.warm = true;
     spec.store = "mode_poll_ms = 100\n".into();
     let stack = Stack::new(spec).await;
     let store = stack.store().await;
-    assert_eq!(store.mode(), StorageMode::File);
     let a = &accounts()[0];
-    write_stream(&store, 9).await; // positions written to the files only
+    let hot = stack.hot().await;
+    let in_files = async || stack.legacy().await.account_positions(a).await.unwrap();
+    write_stream(&store, 9).await;
+    settle(&store, 10).await;
+    assert_eq!(hot.account_positions(a).await.unwrap(), in_files().await);
     let warm = stack.warm().await;
     let mut changes = store.mode_changes();
+
+    // A rollback is a switch: noticed within seconds, and Redis is no longer written.
     let moved = Instant::now();
-    move_to(&warm, StorageMode::DualWrite).await;
-    tokio::time::timeout(Duration::from_secs(3), changes.wait_for(|m| *m == StorageMode::DualWrite))
-        .await
-        .expect("the switch was not noticed within 3 s")
-        .unwrap();
-    assert!(moved.elapsed() < Duration::from_secs(3));
-    // Redis is rebuilt from the files, which hold the writes made in file mode.
-    write(&store, a, 10).await.unwrap();
-    settle(&store, 10).await;
-    let hot = stack.hot().await;
-    assert_eq!(
-        hot.account_positions(a).await.unwrap(),
-        stack.legacy().await.account_positions(a).await.unwrap()
-    );
-    // And back: a rollback is a switch.
     warm.move_phase(StorageMode::File, "test", "rollback").await.unwrap();
     tokio::time::timeout(Duration::from_secs(3), changes.wait_for(|m| *m == StorageMode::File))
         .await
         .expect("the rollback was not noticed within 3 s")
         .unwrap();
+    assert!(moved.elapsed() < Duration::from_secs(3));
     let before = hot.account_positions(a).await.unwrap();
-    write(&store, a, 11).await.unwrap(); // a max-price raise
+    for i in 9..18 {
+        write(&store, a, i).await.unwrap();
+    }
     assert_eq!(hot.account_positions(a).await.unwrap(), before, "Redis written after the rollback");
+    assert_ne!(before, in_files().await, "the writes in file mode changed the files");
+
+    // Forward again: Redis, stale by the writes made in file mode, is rebuilt from the files
+    // before the new phase's first write lands on it.
+    move_to(&warm, StorageMode::DualWrite).await;
+    tokio::time::timeout(Duration::from_secs(3), changes.wait_for(|m| *m == StorageMode::DualWrite))
+        .await
+        .expect("the switch was not noticed within 3 s")
+        .unwrap();
+    write(&store, a, 20).await.unwrap(); // a max-price raise on a stock Redis holds
+    settle(&store, 10).await;
+    assert_eq!(hot.account_positions(a).await.unwrap(), in_files().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

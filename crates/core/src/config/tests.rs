@@ -238,4 +238,7 @@ fn alerts_name_a_webhook_whose_token_is_a_secret() {
     assert!(!format!("{c:?}").contains("f3i-shu-token"), "token printed in Debug");
     let err = parse("[alerts]\nurl = \"http://127.0.0.1:9/x\"\nformat = \"slack\"\n", &[]).unwrap_err();
     assert!(err.to_string().contains("slack"), "{err}");
+    let err = parse("[alerts]\nurl = \"ftp://127.0.0.1/hook/abcdefgh\"\n", &[]).unwrap_err();
+    assert!(err.to_string().contains("http or https"), "{err}");
+    assert!(!err.to_string().contains("abcdefgh"), "{err}");
 }

@@ -58,6 +58,11 @@ pub struct Sourced<T> {
 /// The marker a running store keeps in its outbox directory.
 const RUNNING: &str = "running";
 
+/// The marker that ClickHouse must catch up with the files: left by a start that found the
+/// last process's [`RUNNING`] marker, or by a write whose outbox push failed; removed once
+/// the catch-up has queued what ClickHouse lacks.
+const CATCH_UP: &str = "catch-up";
+
 /// How long the store waits, and for what.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Deadlines {
@@ -93,6 +98,10 @@ pub(crate) struct Inner {
     pub(crate) alerts: Alerts,
     /// ClickHouse must catch up with the files before it serves (see `recovery`).
     pub(crate) cool_catch_up: std::sync::atomic::AtomicBool,
+    /// The [`CATCH_UP`] marker's path.
+    pub(crate) catch_up_marker: PathBuf,
+    /// Kline writes, one at a time (files, outbox and ClickHouse in one order per bar).
+    pub(crate) kline_lock: tokio::sync::Mutex<()>,
     locks: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
@@ -195,6 +204,8 @@ impl Store {
             deadlines,
             alerts: Alerts::new(config.alerts.clone()),
             cool_catch_up: std::sync::atomic::AtomicBool::new(false),
+            catch_up_marker: outbox_dir.join(CATCH_UP),
+            kline_lock: tokio::sync::Mutex::new(()),
             locks: Mutex::default(),
         });
         if mode != StorageMode::File {
@@ -202,12 +213,16 @@ impl Store {
         }
         // The outboxes are locked: this process is the only one on them. A marker left by
         // the last one means it died without closing, maybe between a file write and the
-        // outbox push that follows it; ClickHouse catches up with the files before it serves.
+        // outbox push that follows it; ClickHouse catches up with the files before it serves
+        // (now, or when the databases are written again).
         let running = match (&inner.hot, &inner.cool) {
             (None, None) => None,
             _ => {
                 let marker = outbox_dir.join(RUNNING);
-                if marker.exists() && mode != StorageMode::File {
+                if marker.exists() {
+                    inner.need_catch_up()?;
+                }
+                if inner.catch_up_marker.exists() && mode != StorageMode::File {
                     inner.catch_up_cool();
                 }
                 std::fs::write(&marker, std::process::id().to_string()).map_err(|e| {
@@ -326,14 +341,19 @@ impl Inner {
     async fn refresh_mode(&self) -> Result<StorageMode> {
         let Some(warm) = &self.warm else { return Ok(self.mode()) };
         let mode = read_phase(warm).await?;
-        let old = self.mode.send_replace(mode);
+        let old = self.mode();
         if old != mode {
+            if old == StorageMode::File {
+                // Redis missed every position write made while only the files were written:
+                // out of service until rebuilt, before the first write of the new phase.
+                self.rebuild_hot();
+                if self.catch_up_marker.exists() {
+                    self.catch_up_cool();
+                }
+            }
+            self.mode.send_replace(mode);
             tracing::info!(from = %old, to = %mode, "storage mode switched");
             write_mode_cache(&self.mode_cache, mode);
-            if old == StorageMode::File {
-                // Redis missed every position write made while only the files were written.
-                self.rebuild_hot();
-            }
         }
         Ok(mode)
     }
@@ -347,20 +367,36 @@ impl Inner {
         }
     }
 
+    /// Records, durably, that ClickHouse must catch up with the files.
+    pub(crate) fn need_catch_up(&self) -> Result<()> {
+        std::fs::write(&self.catch_up_marker, b"").map_err(|e| {
+            StoreError::unavailable(
+                Tier::Legacy,
+                "outbox",
+                self.catch_up_marker.display().to_string(),
+                e.to_string(),
+            )
+        })
+    }
+
     /// Has the recovery task bring ClickHouse up to the files (trades and asset points)
     /// before it serves again.
-    fn catch_up_cool(&self) {
+    pub(crate) fn catch_up_cool(&self) {
         if let Some(cool) = &self.cool {
             self.cool_catch_up.store(true, std::sync::atomic::Ordering::SeqCst);
             cool.stop_serving();
         }
     }
 
-    /// The account's write lock: files and Redis are written under it together.
+    /// The account's write lock: its files and its outbox records are written under it
+    /// together. An account this store does not write gets a lock of its own, not kept (the
+    /// files refuse it).
     pub(crate) async fn lock_account(&self, account: &AccountId) -> OwnedMutexGuard<()> {
-        let lock = {
+        let lock = if self.accounts.contains(account) {
             let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(locks.entry(account.clone()).or_default())
+        } else {
+            Arc::default()
         };
         lock.lock_owned().await
     }
@@ -408,22 +444,32 @@ impl Inner {
         account: Option<&AccountId>,
         error: &StoreError,
     ) {
-        let was = match (error.needs_rehydrate(), account) {
-            (true, Some(a)) if self.accounts.contains(a) => sec.heal([a]),
+        match (error.needs_rehydrate(), account) {
+            (true, Some(a)) if self.accounts.contains(a) => {
+                // The tier lost (or never had) an account we write: rebuilt, and said so.
+                sec.lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                if sec.heal([a]) {
+                    tracing::info!(tier = sec.tier.as_str(), error = %error, "rebuilding from the files");
+                }
+            }
             // An account this store does not write: the files answer for it (and refuse it),
             // and there is nothing of ours to rebuild.
-            (true, _) => return,
-            _ => sec.stop_serving(),
-        };
-        if was && !error.needs_rehydrate() {
-            sec.fell_back.store(true, std::sync::atomic::Ordering::SeqCst);
+            (true, _) => {}
+            _ => {
+                sec.stop_serving();
+                self.fallback_alert(sec, error);
+            }
+        }
+    }
+
+    /// The fallback alert, once per outage of the tier (the recovery alert ends it).
+    pub(crate) fn fallback_alert<T>(&self, sec: &Secondary<T>, error: &StoreError) {
+        if !sec.fell_back.swap(true, std::sync::atomic::Ordering::SeqCst) {
             self.alerts.raise(Alert {
                 kind: AlertKind::Fallback,
                 tier: sec.tier,
                 message: format!("{error}; reads come from the files and writes wait in the outbox"),
             });
-        } else if was {
-            tracing::info!(tier = sec.tier.as_str(), error = %error, "rebuilding from the files");
         }
     }
 

@@ -39,10 +39,10 @@ pub(super) fn spawn(inner: &Arc<Inner>) -> Vec<tokio::task::JoinHandle<()>> {
         tasks.push(tokio::spawn(poll_mode(Arc::clone(inner))));
     }
     if inner.hot.is_some() {
-        tasks.push(tokio::spawn(recover(Arc::clone(inner), Which::Hot)));
+        tasks.push(tokio::spawn(recover(Arc::clone(inner), DbTier::Hot)));
     }
     if inner.cool.is_some() {
-        tasks.push(tokio::spawn(recover(Arc::clone(inner), Which::Cool)));
+        tasks.push(tokio::spawn(recover(Arc::clone(inner), DbTier::Cool)));
     }
     tasks
 }
@@ -67,13 +67,13 @@ async fn poll_mode(inner: Arc<Inner>) {
 /// this much again.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
-async fn flush(inner: &Inner, which: Which) -> Result<()> {
+async fn flush(inner: &Inner, which: DbTier) -> Result<()> {
     match which {
-        Which::Hot => match &inner.hot {
+        DbTier::Hot => match &inner.hot {
             Some(s) => s.flush().await,
             None => Ok(()),
         },
-        Which::Cool => match &inner.cool {
+        DbTier::Cool => match &inner.cool {
             Some(s) => s.flush().await,
             None => Ok(()),
         },
@@ -81,16 +81,16 @@ async fn flush(inner: &Inner, which: Which) -> Result<()> {
 }
 
 #[derive(Clone, Copy)]
-enum Which {
+enum DbTier {
     Hot,
     Cool,
 }
 
-async fn recover(inner: Arc<Inner>, which: Which) {
-    fn sec_of(inner: &Inner, which: Which) -> Option<(Tier, &Notify, &AtomicBool, bool)> {
+async fn recover(inner: Arc<Inner>, which: DbTier) {
+    fn sec_of(inner: &Inner, which: DbTier) -> Option<(Tier, &Notify, &AtomicBool, bool)> {
         match which {
-            Which::Hot => inner.hot.as_ref().map(|s| (s.tier, &s.wake, &s.fell_back, s.serving())),
-            Which::Cool => inner.cool.as_ref().map(|s| (s.tier, &s.wake, &s.fell_back, s.serving())),
+            DbTier::Hot => inner.hot.as_ref().map(|s| (s.tier, &s.wake, &s.fell_back, s.serving())),
+            DbTier::Cool => inner.cool.as_ref().map(|s| (s.tier, &s.wake, &s.fell_back, s.serving())),
         }
     }
     let mut failures: u32 = 0;
@@ -109,8 +109,8 @@ async fn recover(inner: Arc<Inner>, which: Which) {
             continue;
         }
         let attempt = match which {
-            Which::Hot => inner.drain_hot().await,
-            Which::Cool => inner.drain_cool().await,
+            DbTier::Hot => inner.drain_hot().await,
+            DbTier::Cool => inner.drain_cool().await,
         };
         match attempt {
             Ok(true) => {
@@ -127,6 +127,13 @@ async fn recover(inner: Arc<Inner>, which: Which) {
             Ok(false) => {}
             Err(e) => {
                 failures = failures.saturating_add(1);
+                if e.falls_back() {
+                    // Down since the start, or since a write that went to the outbox.
+                    match which {
+                        DbTier::Hot => inner.hot.as_ref().map(|s| inner.fallback_alert(s, &e)),
+                        DbTier::Cool => inner.cool.as_ref().map(|s| inner.fallback_alert(s, &e)),
+                    };
+                }
                 if !e.falls_back() && failures >= 3 {
                     inner.alerts.raise(Alert {
                         kind: AlertKind::OutboxStuck,
@@ -209,11 +216,15 @@ impl Inner {
             let rebuilt = wanted.len();
             let serving = sec.applied_through(last.unwrap_or(0), &wanted);
             sec.flush().await?;
-            if status == tierstore_hot::NamespaceStatus::Missing || !healing.is_empty() {
+            // Not at a start or a phase change (a rebuild then is routine), but when Redis lost
+            // our data: no namespace marker, or an account it did not hold.
+            if status == tierstore_hot::NamespaceStatus::Missing || sec.lost.swap(false, Ordering::SeqCst) {
                 self.alerts.raise(Alert {
                     kind: AlertKind::Rehydration,
                     tier: sec.tier,
-                    message: format!("{rebuilt} account(s) rebuilt from the legacy files"),
+                    message: format!(
+                        "Redis lost our data: {rebuilt} account(s) rebuilt from the legacy files"
+                    ),
                 });
             }
             return Ok(serving);
@@ -227,6 +238,9 @@ impl Inner {
         const BATCH: usize = 1000;
         let mut queued = 0usize;
         for account in &self.accounts {
+            // Under the account's write lock: what is read from the files is queued before
+            // any later write of the account.
+            let _guard = self.lock_account(account).await;
             let q = TradeQuery { accounts: vec![account.clone()], ..Default::default() };
             let mut held = HashSet::new();
             let mut rows = cool.stream_trades(&q);
@@ -263,10 +277,20 @@ impl Inner {
         if queued > 0 {
             tracing::warn!(
                 rows = queued,
-                "the last process stopped without closing: ClickHouse catches up with the files"
+                "ClickHouse catches up with the files (the last process stopped without closing, \
+                 or the outbox refused a write)"
             );
         }
-        Ok(())
+        match std::fs::remove_file(&self.catch_up_marker) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StoreError::unavailable(
+                Tier::Legacy,
+                "outbox",
+                self.catch_up_marker.display().to_string(),
+                format!("cannot remove: {e}"),
+            )),
+        }
     }
 
     async fn within_write<T, R>(

@@ -171,23 +171,34 @@ impl Inner {
         Ok(out)
     }
 
-    /// A cool-tier write after the files took theirs.
+    /// A cool-tier write after the files took theirs. If the outbox cannot take it either,
+    /// ClickHouse is out of service until it has caught up with the files (which hold it),
+    /// and the error says the files have it, so a caller does not write it twice.
     async fn cool_write(&self, write: impl FnOnce() -> TierWrite) -> Result<()> {
-        match self.cool.as_ref().filter(|_| self.writes_databases()) {
-            Some(cool) => {
-                self.write_secondary(cool, write(), async |c: &CoolStore, w: &TierWrite| {
-                    w.apply(&WriteTargets {
-                        trades: Some(c),
-                        klines: Some(c),
-                        assets: Some(c),
-                        ..WriteTargets::default()
-                    })
-                    .await
+        let Some(cool) = self.cool.as_ref().filter(|_| self.writes_databases()) else { return Ok(()) };
+        let sent = self
+            .write_secondary(cool, write(), async |c: &CoolStore, w: &TierWrite| {
+                w.apply(&WriteTargets {
+                    trades: Some(c),
+                    klines: Some(c),
+                    assets: Some(c),
+                    ..WriteTargets::default()
                 })
                 .await
+            })
+            .await;
+        sent.map_err(|e| {
+            if let Err(marker) = self.need_catch_up() {
+                tracing::error!(error = %marker, "cannot record that ClickHouse must catch up");
             }
-            None => Ok(()),
-        }
+            self.catch_up_cool();
+            StoreError::unavailable(
+                tierstore_model::Tier::Cool,
+                "outbox",
+                "",
+                format!("the files took the write but the outbox did not ({e}); do not repeat it: ClickHouse will catch up with the files"),
+            )
+        })
     }
 
     /// The cool store, when db_first reads go to it and it is connected and serving (for
@@ -315,6 +326,8 @@ impl TradeStore for Store {
 #[async_trait]
 impl KlineStore for Store {
     async fn write_klines(&self, batch: &[Kline]) -> Result<u64> {
+        // One at a time, so the files, the outbox and ClickHouse see a bar's writes in one order.
+        let _guard = self.inner.kline_lock.lock().await;
         let written = self.inner.legacy.write_klines(batch).await?;
         if !batch.is_empty() {
             self.inner.cool_write(|| TierWrite::Klines { bars: batch.to_vec() }).await?;
@@ -353,6 +366,10 @@ impl KlineStore for Store {
 #[async_trait]
 impl AssetStore for Store {
     async fn record_assets(&self, points: &[AssetPoint]) -> Result<u64> {
+        // Under the accounts' write locks, so the files, the outbox and ClickHouse see a
+        // point's writes in one order.
+        let accounts = points.iter().map(|p| p.account.clone()).collect();
+        let _guards = self.inner.lock_accounts(&accounts).await;
         let written = self.inner.legacy.record_assets(points).await?;
         if !points.is_empty() {
             self.inner.cool_write(|| TierWrite::Assets { points: points.to_vec() }).await?;

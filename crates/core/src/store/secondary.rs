@@ -7,6 +7,7 @@
 //! "serving again" is declared only when the outbox is seen empty under that lock.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::future::BoxFuture;
@@ -57,7 +58,7 @@ impl Queue {
         self.outbox.last() - self.applied - self.applied_later.len() as u64
     }
 
-    fn applied(&mut self, seq: u64) {
+    fn mark_applied(&mut self, seq: u64) {
         if seq > self.applied {
             self.applied_later.insert(seq);
         }
@@ -66,11 +67,18 @@ impl Queue {
         }
     }
 
-    fn serve_if_done(&mut self) -> bool {
+    fn serve_if_done(&mut self, mirror: &AtomicBool) -> bool {
         if self.waiting() == 0 && self.heal.is_empty() {
             self.serving = true;
+            mirror.store(true, Ordering::SeqCst);
         }
         self.serving
+    }
+
+    /// Takes the tier out of service (and its mirror with it); returns whether it was serving.
+    fn stop(&mut self, mirror: &AtomicBool) -> bool {
+        mirror.store(false, Ordering::SeqCst);
+        std::mem::replace(&mut self.serving, false)
     }
 }
 
@@ -88,7 +96,13 @@ pub(crate) struct Secondary<T> {
     /// Wakes the tier's recovery task.
     pub(crate) wake: tokio::sync::Notify,
     /// A fallback alert went out and no recovery alert since.
-    pub(crate) fell_back: std::sync::atomic::AtomicBool,
+    pub(crate) fell_back: AtomicBool,
+    /// The tier answered that it holds no current copy of an account we write (Redis lost
+    /// it); the rebuild that follows is a rehydration to alert on.
+    pub(crate) lost: AtomicBool,
+    /// `Queue::serving`, readable without the lock (reads check it on async threads while
+    /// the lock may be held across an fsync); written only under the lock.
+    serving_now: Arc<AtomicBool>,
 }
 
 impl<T> Secondary<T> {
@@ -109,7 +123,9 @@ impl<T> Secondary<T> {
                 applied_later: BTreeSet::new(),
             })),
             wake: tokio::sync::Notify::new(),
-            fell_back: std::sync::atomic::AtomicBool::new(false),
+            fell_back: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
+            serving_now: Arc::new(AtomicBool::new(serving)),
         })
     }
 
@@ -120,7 +136,7 @@ impl<T> Secondary<T> {
     }
 
     pub(crate) fn serving(&self) -> bool {
-        self.lock().serving
+        self.serving_now.load(Ordering::SeqCst)
     }
 
     /// Writes that have not reached the tier.
@@ -130,7 +146,7 @@ impl<T> Secondary<T> {
 
     /// Takes the tier out of service; returns whether it was serving.
     pub(crate) fn stop_serving(&self) -> bool {
-        let was = std::mem::replace(&mut self.lock().serving, false);
+        let was = self.lock().stop(&self.serving_now);
         self.wake.notify_one();
         was
     }
@@ -140,7 +156,7 @@ impl<T> Secondary<T> {
         let was = {
             let mut q = self.lock();
             q.heal.extend(accounts.into_iter().cloned());
-            std::mem::replace(&mut q.serving, false)
+            q.stop(&self.serving_now)
         };
         self.wake.notify_one();
         was
@@ -162,7 +178,7 @@ impl<T> Secondary<T> {
 
     /// Notes that record `seq` reached the tier.
     pub(crate) fn applied(&self, seq: u64) {
-        self.lock().applied(seq);
+        self.lock().mark_applied(seq);
     }
 
     /// Notes that every record through `seq` reached the tier and the accounts in `healed`
@@ -173,12 +189,12 @@ impl<T> Secondary<T> {
             q.applied = seq;
             let later = q.applied_later.split_off(&(seq + 1));
             q.applied_later = later;
-            q.applied(seq);
+            q.mark_applied(seq);
         }
         for a in healed {
             q.heal.remove(a);
         }
-        q.serve_if_done()
+        q.serve_if_done(&self.serving_now)
     }
 
     /// Writes the acknowledgement of every record known to have reached the tier to disk
@@ -218,5 +234,82 @@ impl<T> Secondary<T> {
         })
         .await
         .map_err(|e| StoreError::invalid("outbox", "read", format!("the reading task failed: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tierstore_model::{AssetPoint, TradeDate};
+
+    fn write(n: u32) -> TierWrite {
+        let point = AssetPoint {
+            account: AccountId::new("prod_pwc").unwrap_or_else(|e| panic!("{e}")),
+            date: TradeDate::parse("2026-01-05").unwrap_or_else(|e| panic!("{e}")),
+            total: format!("{n}.00").parse().unwrap_or_else(|e| panic!("{e:?}")),
+        };
+        TierWrite::Assets { points: vec![point] }
+    }
+
+    fn tier(dir: &std::path::Path) -> Secondary<()> {
+        let lazy = Lazy::new(|| Box::pin(async { Ok(()) }));
+        Secondary::open(Tier::Cool, lazy, dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test]
+    async fn serves_again_only_once_every_write_arrived_and_no_account_waits_for_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let t = tier(dir.path());
+        assert!(t.serving());
+        let (s1, serving) = t.enqueue(&write(1)).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(serving, "pushed while serving: the caller sends it");
+        let (s2, _) = t.enqueue(&write(2)).await.unwrap_or_else(|e| panic!("{e}"));
+        let (s3, _) = t.enqueue(&write(3)).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.depth(), 3);
+        // The third arrives before the first two (concurrent writes): nothing is counted past
+        // the first gap.
+        t.applied(s3);
+        assert_eq!(t.depth(), 2);
+        t.flush().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.lock().outbox.acknowledged(), 0, "no acknowledgement past a write still on its way");
+        t.applied(s1);
+        t.flush().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.lock().outbox.acknowledged(), s1);
+
+        assert!(t.stop_serving());
+        assert!(!t.stop_serving(), "already out");
+        let (_, serving) = t.enqueue(&write(4)).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(!serving, "out of service: the write only waits in the outbox");
+        let none = BTreeSet::new();
+        assert!(!t.applied_through(s2, &none), "write 4 is still waiting");
+        assert!(!t.serving());
+        let account = AccountId::new("prod_pwc").unwrap_or_else(|e| panic!("{e}"));
+        t.heal([&account]);
+        assert!(
+            !t.applied_through(s3 + 1, &none),
+            "every write arrived, but an account waits for its rebuild"
+        );
+        assert!(t.applied_through(s3 + 1, &BTreeSet::from([account])));
+        assert!(t.serving());
+        assert_eq!(t.depth(), 0);
+        t.flush().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(t.lock().outbox.depth(), 0, "all acknowledged on disk");
+    }
+
+    #[tokio::test]
+    async fn a_tier_with_writes_left_from_the_last_run_starts_out_of_service() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        {
+            let t = tier(dir.path());
+            t.enqueue(&write(1)).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let t = tier(dir.path());
+        assert!(!t.serving());
+        assert_eq!(t.depth(), 1);
+        let pending = t.pending(10).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            TierWrite::decode(&pending[0].payload, pending[0].seq).unwrap_or_else(|e| panic!("{e}")),
+            write(1)
+        );
     }
 }

@@ -274,7 +274,14 @@ pub mod workload {
                 store.write_klines(&[bar]).await.map(drop)
             }
             _ if i.is_multiple_of(4) => store.close_position(account, &code).await,
-            _ => store.set_held_days(account, &code, HeldDays::Open(1)).await,
+            // The point write 5 recorded for this date, again with another total: the later wins.
+            _ => {
+                let total: Money = format!("{}.{:02}", 200_000 + i * 41, i % 100).parse().unwrap();
+                store
+                    .record_assets(&[AssetPoint { account: account.clone(), date: day(i / 9), total }])
+                    .await
+                    .map(drop)
+            }
         }
     }
 
@@ -421,5 +428,96 @@ pub async fn settle(store: &Store, secs: u64) {
             store.outbox_depth(Tier::Cool)
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+impl AlertSink {
+    /// Waits (up to `secs`) for a body of `kind` about `tier`.
+    pub async fn wait_for_tier(&self, kind: &str, tier: &str, secs: u64) -> serde_json::Value {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(b) = self.bodies().into_iter().find(|b| b["kind"] == kind && b["tier"] == tier) {
+                return b;
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "no {kind} alert for {tier} within {secs} s; got {:?}",
+                self.bodies()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Forgets the bodies received so far.
+    pub fn clear(&self) {
+        self.bodies.lock().unwrap().clear();
+    }
+}
+
+/// A loopback TCP proxy to a real server that can be made silent: while silent, what either
+/// side sends is dropped, so the server never answers — a server that hangs rather than one
+/// that is gone. A connection that lost bytes that way is closed when the switch turns back
+/// (its requests and answers no longer pair up), and the client reconnects.
+pub struct SilentSwitch {
+    pub addr: String,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SilentSwitch {
+    pub async fn start(upstream: &str) -> SilentSwitch {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let silent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let upstream = upstream.to_owned();
+        let flag = silent.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else { continue };
+                let flag = flag.clone();
+                tokio::spawn(async move {
+                    let (mut a, mut b) = (vec![0u8; 65536], vec![0u8; 65536]);
+                    let mut tainted = false;
+                    loop {
+                        let silent = flag.load(Ordering::SeqCst);
+                        if tainted && !silent {
+                            return; // closes both sides
+                        }
+                        tokio::select! {
+                            r = client.read(&mut a) => {
+                                let n = match r { Ok(0) | Err(_) => return, Ok(n) => n };
+                                if flag.load(Ordering::SeqCst) {
+                                    tainted = true;
+                                } else if server.write_all(&a[..n]).await.is_err() {
+                                    return;
+                                }
+                            }
+                            r = server.read(&mut b) => {
+                                let n = match r { Ok(0) | Err(_) => return, Ok(n) => n };
+                                if flag.load(Ordering::SeqCst) {
+                                    tainted = true;
+                                } else if client.write_all(&b[..n]).await.is_err() {
+                                    return;
+                                }
+                            }
+                            () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+                        }
+                    }
+                });
+            }
+        });
+        SilentSwitch { addr, silent, task }
+    }
+
+    pub fn set_silent(&self, silent: bool) {
+        self.silent.store(silent, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for SilentSwitch {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

@@ -1,0 +1,213 @@
+//! How the composed store falls back and heals, one mechanism at a time, on the real
+//! services: a database that hangs while serving (writes time out into the outbox, reads hit
+//! their deadline and the files answer, writes are replayed in order afterwards), a write a
+//! database keeps refusing (the outbox-stuck alert), a write the files refuse (no database
+//! sees it), acknowledgements reaching the disk while the store runs, and the catch-up after
+//! a process that died without closing.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::workload::{assert_tiers_equal, trade, write};
+use common::{AlertSink, SilentSwitch, Spec, Stack, accounts, settle};
+use tierstore_model::{
+    AssetPoint, AssetStore, HeldDays, PositionStore, StockCode, StorageMode, StoreError, Tier, TradeDate,
+    TradeQuery, TradeStore,
+};
+
+fn point(total: &str) -> AssetPoint {
+    AssetPoint {
+        account: accounts()[0].clone(),
+        date: TradeDate::parse("2026-01-05").unwrap(),
+        total: total.parse().unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn databases_that_hang_while_serving_are_answered_for_and_replayed_in_order() {
+    let sink = AlertSink::start().await;
+    let redis_url = tierstore_testkit::redis_url();
+    let redis = SilentSwitch::start(redis_url.trim_start_matches("redis://").trim_end_matches('/')).await;
+    let clickhouse_url = tierstore_testkit::clickhouse_url();
+    let ch_addr = clickhouse_url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let clickhouse = SilentSwitch::start(&ch_addr).await;
+    let mut spec = Spec::new(StorageMode::DbFirst);
+    spec.redis_url = Some(format!("redis://{}", redis.addr));
+    spec.clickhouse_url = Some(format!("http://{}", clickhouse.addr));
+    spec.store = "write_deadline_ms = 300\n".into();
+    spec.extra = format!("[alerts]\nurl = {:?}\nmin_interval_ms = 0\n", sink.url);
+    let stack = Stack::new(spec).await;
+    let store = stack.store().await;
+    let a = &accounts()[0];
+    let code = StockCode::parse("000001.SZ").unwrap();
+    store.open_positions(a, &[code]).await.unwrap();
+    settle(&store, 10).await;
+    assert_eq!(store.sourced().account_positions(a).await.unwrap().source, Tier::Hot);
+    sink.clear();
+
+    redis.set_silent(true);
+    clickhouse.set_silent(true);
+    // Writes: each database write times out (300 ms) and waits in the outbox; the call succeeds.
+    let started = Instant::now();
+    store.set_held_days(a, &code, HeldDays::Open(3)).await.unwrap();
+    store.set_held_days(a, &code, HeldDays::Open(4)).await.unwrap();
+    store.record_assets(&[point("100.00")]).await.unwrap();
+    store.record_assets(&[point("200.00")]).await.unwrap(); // the same key: the later must win
+    assert!(started.elapsed() < Duration::from_secs(3), "the writes took {:?}", started.elapsed());
+    assert!(store.outbox_depth(Tier::Hot) >= 2 && store.outbox_depth(Tier::Cool) >= 2);
+    assert!(!store.serving(Tier::Hot) && !store.serving(Tier::Cool), "a timed-out write takes its tier out");
+    // Reads: the files answer, each within a second.
+    for _ in 0..3 {
+        let t = Instant::now();
+        let got = store.sourced().account_positions(a).await.unwrap();
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        assert_eq!(
+            (got.source, got.value.positions[&code].held_days),
+            (Tier::Legacy, Some(HeldDays::Open(4)))
+        );
+        let t = Instant::now();
+        let got = store.sourced().assets(a, None).await.unwrap();
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+        assert_eq!((got.source, got.value.clone()), (Tier::Legacy, vec![point("200.00")]));
+    }
+    assert_eq!(sink.wait_for_tier("fallback", "hot", 5).await["kind"], "fallback");
+    assert_eq!(sink.wait_for_tier("fallback", "cool", 5).await["kind"], "fallback");
+    // While they hang, the outboxes cannot drain and neither tier serves.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!store.serving(Tier::Hot) && !store.serving(Tier::Cool));
+
+    redis.set_silent(false);
+    clickhouse.set_silent(false);
+    settle(&store, 20).await;
+    sink.wait_for_tier("recovery", "hot", 5).await;
+    sink.wait_for_tier("recovery", "cool", 5).await;
+    assert_eq!(stack.cool().await.assets(a, None).await.unwrap(), vec![point("200.00")], "replayed in order");
+    assert_tiers_equal(&stack).await;
+    assert_eq!(store.sourced().assets(a, None).await.unwrap().source, Tier::Cool);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_database_keeps_refusing_raises_the_outbox_stuck_alert() {
+    let sink = AlertSink::start().await;
+    let mut spec = Spec::new(StorageMode::DualWrite);
+    spec.extra = format!("[alerts]\nurl = {:?}\nmin_interval_ms = 0\n", sink.url);
+    let stack = Stack::new(spec).await;
+    let store = stack.store().await;
+    settle(&store, 10).await;
+    let ch = stack.ch.as_ref().unwrap();
+    let db = ch.name().to_owned();
+    ch.execute(&format!("RENAME TABLE {db}.assets TO {db}.assets_away")).await;
+    store.record_assets(&[point("300.00")]).await.unwrap();
+    let stuck = sink.wait_for("outbox_stuck", 10).await;
+    assert_eq!(stuck["tier"], "cool");
+    assert_eq!(store.outbox_depth(Tier::Cool), 1);
+    ch.execute(&format!("RENAME TABLE {db}.assets_away TO {db}.assets")).await;
+    settle(&store, 20).await;
+    assert_eq!(stack.cool().await.assets(&accounts()[0], None).await.unwrap(), vec![point("300.00")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_the_files_refuse_reaches_no_database() {
+    let stack = Stack::new(Spec::new(StorageMode::DualWrite)).await;
+    let store = stack.store().await;
+    let a = &accounts()[0];
+    let code = StockCode::parse("000001.SZ").unwrap();
+    store.open_positions(a, &[code]).await.unwrap();
+    settle(&store, 10).await;
+    let before = stack.hot().await.account_positions(a).await.unwrap();
+    std::fs::write(stack.legacy_dir(a).join("held_days.json"), b"{\"000001.SZ\": {\"day_count\": ").unwrap();
+    let err = store.set_held_days(a, &code, HeldDays::Open(9)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert_eq!(store.outbox_depth(Tier::Hot), 0, "nothing queued for Redis");
+    assert_eq!(stack.hot().await.account_positions(a).await.unwrap(), before, "Redis unchanged");
+    // A trade of an account the files do not have.
+    let stranger = tierstore_model::AccountId::new("not_configured").unwrap();
+    let err = store.append_trades(&[trade(&stranger, 1, code)]).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    assert_eq!(store.outbox_depth(Tier::Cool), 0, "nothing queued for ClickHouse");
+    let ch = stack.ch.as_ref().unwrap();
+    assert_eq!(ch.number(&format!("SELECT count() FROM {}.trades", ch.name())).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledgements_reach_the_disk_while_the_store_runs() {
+    let stack = Stack::new(Spec::new(StorageMode::DualWrite)).await;
+    let store = stack.store().await;
+    for i in 0..27 {
+        write(&store, &accounts()[0], i).await.unwrap();
+    }
+    settle(&store, 10).await;
+    let log = |tier: &str| std::fs::metadata(stack.outbox_dir().join(tier).join("outbox.log")).unwrap().len();
+    let until = Instant::now() + Duration::from_secs(2);
+    // Every write arrived: within a flush period the log starts over, empty (its header alone).
+    while log("hot") != 24 || log("cool") != 24 {
+        assert!(Instant::now() < until, "the outbox logs are {} and {} bytes", log("hot"), log("cool"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Writes that reached the files but not the outbox, as a process killed between the two
+/// leaves them: here written by the legacy tier directly.
+async fn files_only_writes(stack: &Stack) {
+    let legacy = stack.legacy().await;
+    let a = &accounts()[0];
+    let code = StockCode::parse("600000.SH").unwrap();
+    legacy.append_trades(&[trade(a, 1, code), trade(a, 2, code)]).await.unwrap();
+    legacy.record_assets(&[point("400.00")]).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_after_a_process_died_unclosed_catches_clickhouse_up_with_the_files() {
+    let stack = Stack::new(Spec::new(StorageMode::DualWrite)).await;
+    drop(stack.store().await); // a clean run: creates the outbox, removes its marker
+    files_only_writes(&stack).await;
+    std::fs::write(stack.outbox_dir().join("running"), b"4242").unwrap(); // the dead process's marker
+    let store = stack.store().await;
+    settle(&store, 20).await;
+    let cool = stack.cool().await;
+    let q = TradeQuery { accounts: vec![accounts()[0].clone()], ..Default::default() };
+    let seqs: Vec<_> = cool.trades(&q).await.unwrap().iter().map(|t| t.seq).collect();
+    assert_eq!(seqs, [Some(1), Some(2)], "the journal rows, by their ordinals");
+    assert_eq!(cool.assets(&accounts()[0], None).await.unwrap(), vec![point("400.00")]);
+    assert!(!stack.outbox_dir().join("catch-up").exists(), "the catch-up is done");
+    assert_tiers_equal(&stack).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_after_a_clean_close_does_not_copy_what_the_files_hold() {
+    let stack = Stack::new(Spec::new(StorageMode::DualWrite)).await;
+    drop(stack.store().await);
+    files_only_writes(&stack).await; // as the Python program would, before a backfill
+    let store = stack.store().await;
+    settle(&store, 20).await;
+    let cool = stack.cool().await;
+    let q = TradeQuery { accounts: vec![accounts()[0].clone()], ..Default::default() };
+    assert!(cool.trades(&q).await.unwrap().is_empty(), "copying history is the backfill's job");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catch_up_pending_in_file_mode_waits_for_the_databases() {
+    let mut spec = Spec::new(StorageMode::File);
+    spec.warm = true;
+    spec.store = "mode_poll_ms = 100\n".into();
+    let stack = Stack::new(spec).await;
+    drop(stack.store().await);
+    files_only_writes(&stack).await;
+    std::fs::write(stack.outbox_dir().join("running"), b"4242").unwrap();
+    let store = stack.store().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(stack.outbox_dir().join("catch-up").exists(), "kept while the databases are not written");
+    common::move_to(&stack.warm().await, StorageMode::DualWrite).await;
+    let mut changes = store.mode_changes();
+    tokio::time::timeout(Duration::from_secs(3), changes.wait_for(|m| *m == StorageMode::DualWrite))
+        .await
+        .unwrap()
+        .unwrap();
+    settle(&store, 20).await;
+    let q = TradeQuery { accounts: vec![accounts()[0].clone()], ..Default::default() };
+    assert_eq!(stack.cool().await.trades(&q).await.unwrap().len(), 2);
+    assert!(!stack.outbox_dir().join("catch-up").exists());
+}
