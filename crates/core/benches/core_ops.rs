@@ -2,7 +2,8 @@
 //! disk: a 100-position account read through the store in file, dual_write and db_first (and
 //! the hot tier's own read of the same account, measured in the same run: the db_first read
 //! should stay within 1.5x of it), and a fill (a journal row plus a position update) in
-//! dual_write and db_first. Sequential calls from one task.
+//! dual_write and db_first (and in file mode, the files' own share). Sequential calls from
+//! one task.
 //!
 //! `cargo xtask bench core` (it brings Redis and ClickHouse up and sets their variables).
 //! Prints a table and one JSON object per line: `{"bench", "p50_us", "p99_us", "n"}`.
@@ -158,6 +159,8 @@ async fn run() {
             .await,
         ),
     ];
+    // The files' own share of a fill, for comparison.
+    results.push(("fill_file", fills(&file).await));
     results.push(("fill_dual_write", fills(&dual).await));
     results.push(("fill_db_first", fills(&db).await));
     for d in [&dual, &db] {

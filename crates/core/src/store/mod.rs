@@ -6,15 +6,18 @@
 //! | `dual_write` | the files                          | the files, then the databases          |
 //! | `db_first`   | the databases (files on a timeout) | the files, then the databases          |
 //!
-//! The files are written first in every mode and a call fails if they refuse, so the files
-//! always hold every completed write: a rollback is a switch, never a copy, and the hot tier
-//! can always be rebuilt from them. A database write that fails or times out goes to the
-//! tier's durable outbox ([`crate::outbox`]) before the call returns, and a background task
-//! replays it when the tier answers again; until its outbox drains, a tier takes new writes
-//! only through the outbox and serves no reads. Position writes of one account are serialised
-//! (files and Redis together), which is what lets the hot tier's outbox be drained by
-//! rebuilding the accounts it names from the files instead of replaying the writes one by one
-//! (see `recovery`).
+//! The files are written in every mode and a call fails if they refuse, so the files always
+//! hold every completed write: a rollback is a switch, never a copy, and the hot tier can
+//! always be rebuilt from them. Every database write goes through the tier's durable outbox
+//! ([`crate::outbox`]), a write-ahead log: position writes and trade appends are pushed right
+//! after their file write (a trade needs the ordinal its journal append gives it), bars and
+//! asset points right before theirs (their replay sends the keys as the files hold them). The
+//! write is then sent to the tier while it serves; one that fails or times out stays in the
+//! outbox and a background task replays it when the tier answers again; until its outbox
+//! drains, a tier takes new writes only through the outbox and serves no reads. Position
+//! writes of one account are serialised (files and Redis together), which is what lets the hot
+//! tier's outbox be drained by rebuilding the accounts it names from the files instead of
+//! replaying the writes one by one (see `recovery`).
 //!
 //! The phase is read from the warm tier's migration state when a warm tier is configured,
 //! polled every `store.mode_poll_ms`, and cached in the outbox directory for a start while the
@@ -422,19 +425,28 @@ impl Inner {
     ) -> Result<()> {
         let (seq, serving) = sec.enqueue(&write).await?;
         if serving {
-            let sent = tokio::time::timeout(self.deadlines.write, async {
-                apply(sec.store.get().await?, &write).await
-            })
-            .await;
-            match sent {
-                Ok(Ok(())) => sec.applied(seq),
-                Ok(Err(e)) => self.out_of_service(sec, write.position_account(), &e),
-                Err(_) => {
-                    self.out_of_service(sec, write.position_account(), &self.timed_out(sec.tier, "write"))
-                }
-            }
+            self.send(sec, seq, &write, apply).await;
         }
         Ok(())
+    }
+
+    /// Sends outbox record `seq` to its serving tier within the write deadline: done when
+    /// the tier took it, else the tier goes out of service and the record waits.
+    pub(crate) async fn send<T>(
+        &self,
+        sec: &Secondary<T>,
+        seq: u64,
+        write: &TierWrite,
+        apply: impl AsyncFnOnce(&T, &TierWrite) -> Result<()>,
+    ) {
+        let sent =
+            tokio::time::timeout(self.deadlines.write, async { apply(sec.store.get().await?, write).await })
+                .await;
+        match sent {
+            Ok(Ok(())) => sec.applied(seq),
+            Ok(Err(e)) => self.out_of_service(sec, write.position_account(), &e),
+            Err(_) => self.out_of_service(sec, write.position_account(), &self.timed_out(sec.tier, "write")),
+        }
     }
 
     /// Takes a tier out of service after `error`, alerting on the change.

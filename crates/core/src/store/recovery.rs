@@ -21,8 +21,8 @@ use std::sync::atomic::Ordering;
 use futures::TryStreamExt;
 use tierstore_cool::CoolStore;
 use tierstore_model::{
-    AccountId, AssetPoint, AssetStore, HealthProbe, PositionStore, Result, StoreError, Tier, TradeQuery,
-    TradeStore,
+    AccountId, AssetStore, DateRange, HealthProbe, Kline, KlineRange, KlineStore, PositionStore, Result,
+    StockCode, StoreError, Tier, TradeDate, TradeQuery, TradeStore,
 };
 use tokio::sync::Notify;
 
@@ -180,7 +180,9 @@ impl Inner {
             };
             for entry in batch {
                 let write = TierWrite::decode(&entry.payload, entry.seq)?;
-                self.within_write(sec, write.apply(&targets)).await?;
+                if let Some(write) = self.as_the_files_hold(write).await? {
+                    self.within_write(sec, write.apply(&targets)).await?;
+                }
                 sec.applied_through(entry.seq, &none);
             }
             tracing::debug!(through = last, "cool outbox replayed");
@@ -231,9 +233,47 @@ impl Inner {
         }
     }
 
-    /// Queues every trade of the journals that ClickHouse does not hold (by journal ordinal)
-    /// and every asset point it holds differently: what a process that died between a file
-    /// write and its outbox push left behind. Reads each account's journal once.
+    /// A bar or asset-point record as the files hold its keys now (`None` when they hold
+    /// none of them): the record was pushed before its file write, which may have failed or
+    /// never happened, and later writes of the same keys may have followed. Trades go as
+    /// recorded: their journal append came first.
+    async fn as_the_files_hold(&self, write: TierWrite) -> Result<Option<TierWrite>> {
+        let span = |dates: &mut dyn Iterator<Item = TradeDate>| {
+            let dates: Vec<TradeDate> = dates.collect();
+            match (dates.iter().min(), dates.iter().max()) {
+                (Some(a), Some(b)) => DateRange::new(*a, *b).map(Some),
+                _ => Ok(None),
+            }
+        };
+        match write {
+            TierWrite::Klines { bars } => {
+                let keys: HashSet<(StockCode, TradeDate)> = bars.iter().map(|b| (b.code, b.date)).collect();
+                let Some(range) = span(&mut bars.iter().map(|b| b.date))? else { return Ok(None) };
+                let codes: Vec<StockCode> =
+                    keys.iter().map(|k| k.0).collect::<BTreeSet<_>>().into_iter().collect();
+                let held = self.legacy.klines_of(&codes, KlineRange::Dates(range)).await?;
+                let bars: Vec<Kline> =
+                    held.into_values().flatten().filter(|b| keys.contains(&(b.code, b.date))).collect();
+                Ok((!bars.is_empty()).then_some(TierWrite::Klines { bars }))
+            }
+            TierWrite::Assets { points } => {
+                let keys: HashSet<(AccountId, TradeDate)> =
+                    points.iter().map(|p| (p.account.clone(), p.date)).collect();
+                let Some(range) = span(&mut points.iter().map(|p| p.date))? else { return Ok(None) };
+                let mut now = Vec::new();
+                for account in keys.iter().map(|k| k.0.clone()).collect::<BTreeSet<_>>() {
+                    let held = self.legacy.assets(&account, Some(range)).await?;
+                    now.extend(held.into_iter().filter(|p| keys.contains(&(p.account.clone(), p.date))));
+                }
+                Ok((!now.is_empty()).then_some(TierWrite::Assets { points: now }))
+            }
+            other => Ok(Some(other)),
+        }
+    }
+
+    /// Queues every trade of the journals that ClickHouse does not hold (by journal ordinal):
+    /// what a process that died between a journal append and its outbox push left behind.
+    /// Reads each account's journal once.
     async fn queue_what_cool_misses(&self, sec: &Secondary<CoolStore>, cool: &CoolStore) -> Result<()> {
         const BATCH: usize = 1000;
         let mut queued = 0usize;
@@ -260,18 +300,6 @@ impl Inner {
             if !missing.is_empty() {
                 queued += missing.len();
                 sec.enqueue(&TierWrite::Trades { trades: missing }).await?;
-            }
-            let in_cool = self.within_write(sec, cool.assets(account, None)).await?;
-            let differ: Vec<AssetPoint> = self
-                .legacy
-                .assets(account, None)
-                .await?
-                .into_iter()
-                .filter(|p| !in_cool.contains(p))
-                .collect();
-            if !differ.is_empty() {
-                queued += differ.len();
-                sec.enqueue(&TierWrite::Assets { points: differ }).await?;
             }
         }
         if queued > 0 {

@@ -171,10 +171,11 @@ impl Inner {
         Ok(out)
     }
 
-    /// A cool-tier write after the files took theirs. If the outbox cannot take it either,
+    /// A trade append's ClickHouse write after the journal took it (numbered). If the outbox
+    /// cannot take it,
     /// ClickHouse is out of service until it has caught up with the files (which hold it),
     /// and the error says the files have it, so a caller does not write it twice.
-    async fn cool_write(&self, write: impl FnOnce() -> TierWrite) -> Result<()> {
+    async fn trades_write(&self, write: impl FnOnce() -> TierWrite) -> Result<()> {
         let Some(cool) = self.cool.as_ref().filter(|_| self.writes_databases()) else { return Ok(()) };
         let sent = self
             .write_secondary(cool, write(), async |c: &CoolStore, w: &TierWrite| {
@@ -199,6 +200,36 @@ impl Inner {
                 format!("the files took the write but the outbox did not ({e}); do not repeat it: ClickHouse will catch up with the files"),
             )
         })
+    }
+
+    /// A bar or asset-point write: the outbox first, then the files, then ClickHouse. A
+    /// process killed anywhere in between leaves the record, and its replay sends the keys as
+    /// the files hold them then (`recovery`), so ClickHouse ends as the files whether or not
+    /// their write happened. If the files refuse, they are as they were, and so is ClickHouse.
+    async fn keyed_write<R>(
+        &self,
+        write: impl FnOnce() -> TierWrite,
+        files: impl AsyncFnOnce(&LegacyStore) -> Result<R>,
+    ) -> Result<R> {
+        let Some(cool) = self.cool.as_ref().filter(|_| self.writes_databases()) else {
+            return files(&self.legacy).await;
+        };
+        let write = write();
+        let (seq, serving) = cool.enqueue(&write).await?;
+        let out = match files(&self.legacy).await {
+            Ok(out) => out,
+            Err(e) => {
+                cool.applied(seq);
+                return Err(e);
+            }
+        };
+        if serving {
+            self.send(cool, seq, &write, async |c: &CoolStore, w: &TierWrite| {
+                w.apply(&WriteTargets { klines: Some(c), assets: Some(c), ..WriteTargets::default() }).await
+            })
+            .await;
+        }
+        Ok(out)
     }
 
     /// The cool store, when db_first reads go to it and it is connected and serving (for
@@ -302,7 +333,7 @@ impl TradeStore for Store {
                     .map(|(t, id)| Trade { seq: Some(id.seq), ..t.clone() })
                     .collect(),
             };
-            self.inner.cool_write(numbered).await?;
+            self.inner.trades_write(numbered).await?;
         }
         Ok(ids)
     }
@@ -328,11 +359,11 @@ impl KlineStore for Store {
     async fn write_klines(&self, batch: &[Kline]) -> Result<u64> {
         // One at a time, so the files, the outbox and ClickHouse see a bar's writes in one order.
         let _guard = self.inner.kline_lock.lock().await;
-        let written = self.inner.legacy.write_klines(batch).await?;
-        if !batch.is_empty() {
-            self.inner.cool_write(|| TierWrite::Klines { bars: batch.to_vec() }).await?;
+        if batch.is_empty() {
+            return self.inner.legacy.write_klines(batch).await;
         }
-        Ok(written)
+        let write = || TierWrite::Klines { bars: batch.to_vec() };
+        self.inner.keyed_write(write, async |l| l.write_klines(batch).await).await
     }
 
     async fn klines(&self, code: &StockCode, range: KlineRange) -> Result<Vec<Kline>> {
@@ -370,11 +401,11 @@ impl AssetStore for Store {
         // point's writes in one order.
         let accounts = points.iter().map(|p| p.account.clone()).collect();
         let _guards = self.inner.lock_accounts(&accounts).await;
-        let written = self.inner.legacy.record_assets(points).await?;
-        if !points.is_empty() {
-            self.inner.cool_write(|| TierWrite::Assets { points: points.to_vec() }).await?;
+        if points.is_empty() {
+            return self.inner.legacy.record_assets(points).await;
         }
-        Ok(written)
+        let write = || TierWrite::Assets { points: points.to_vec() };
+        self.inner.keyed_write(write, async |l| l.record_assets(points).await).await
     }
 
     async fn assets(&self, account: &AccountId, dates: Option<DateRange>) -> Result<Vec<AssetPoint>> {
