@@ -52,6 +52,18 @@ impl Store {
         Ok(Store { inner, runtime: Some(runtime) })
     }
 
+    /// [`crate::Store::close`]: closes after the writes taken reached their tiers, waiting up
+    /// to `within`.
+    pub fn close(mut self, within: std::time::Duration) -> Result<()> {
+        refuse_inside_a_runtime()?;
+        let Some(rt) = self.runtime.take() else { return Ok(()) };
+        let closing = self.inner.clone();
+        drop(self); // the store's last other handle: `close` below drops the last one
+        let result = rt.block_on(closing.close(within));
+        rt.shutdown_background();
+        result
+    }
+
     /// The async store underneath (to hand to async code).
     pub fn as_async(&self) -> &crate::Store {
         &self.inner

@@ -53,7 +53,9 @@ pub struct OutboxEntry {
 #[derive(Debug)]
 pub struct Outbox {
     dir: PathBuf,
-    _lock: File,
+    lock: File,
+    /// Released by [`Outbox::close`]: every later call is refused.
+    closed: bool,
     log: File,
     generation: u64,
     /// Records in the log.
@@ -131,7 +133,8 @@ impl Outbox {
             usize::try_from(done).ok().and_then(|i| scan.offsets.get(i).copied()).unwrap_or(scan.end);
         Ok(Outbox {
             dir: dir.to_owned(),
-            _lock: lock,
+            lock,
+            closed: false,
             log,
             generation,
             total: scan.offsets.len() as u64,
@@ -249,7 +252,26 @@ impl Outbox {
         Ok(())
     }
 
+    /// Releases the directory's lock now, for another opener, instead of when the outbox is
+    /// dropped; every later call is refused.
+    pub fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            if let Err(e) = self.lock.unlock() {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "cannot release the outbox lock");
+            }
+        }
+    }
+
     fn usable(&self) -> Result<(), StoreError> {
+        if self.closed {
+            return Err(StoreError::unavailable(
+                tierstore_model::Tier::Legacy,
+                "outbox",
+                self.dir.display().to_string(),
+                "closed",
+            ));
+        }
         if self.poisoned {
             return Err(StoreError::unavailable(
                 tierstore_model::Tier::Legacy,

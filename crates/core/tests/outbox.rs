@@ -171,7 +171,14 @@ fn one_process_per_directory() {
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     assert!(err.to_string().contains("another process holds it"), "{err}");
     drop(outbox);
-    Outbox::open(dir.path()).unwrap();
+    let mut outbox = Outbox::open(dir.path()).unwrap();
+    // Closed (still in memory): the directory is free, and the closed outbox refuses calls.
+    outbox.push(b"one").unwrap();
+    outbox.close();
+    let mut again = Outbox::open(dir.path()).unwrap();
+    assert_eq!(again.pending(10).unwrap().len(), 1);
+    let err = outbox.push(b"two").unwrap_err();
+    assert!(err.to_string().contains("closed"), "{err}");
 }
 
 /// Replaying from the start is not safe (a sequence of writes is not idempotent), so an

@@ -37,7 +37,9 @@ fn strategy_code_without_async_reads_and_writes_every_tier() {
     assert_eq!(trades.source, Tier::Cool);
     assert_eq!(trades.value.len(), 1);
     assert_eq!(trades.value[0].seq, Some(1));
-    // Dropped inside an async runtime, it closes without stalling or panicking.
+    store.close(std::time::Duration::from_secs(10)).unwrap();
+    // Dropped inside an async runtime, a store closes without stalling or panicking.
+    let store = blocking::Store::open(&stack.config).unwrap();
     setup.block_on(async move { drop(store) });
 
     let err = setup.block_on(async { blocking::Store::open(&stack.config) }).unwrap_err();

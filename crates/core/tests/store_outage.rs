@@ -26,6 +26,9 @@ struct Reads {
     n: u64,
     slowest: Duration,
     from_files: u64,
+    /// Position reads the files answered (Redis takes its writes in the call, so in
+    /// db_first it answers these whenever it is up).
+    positions_from_files: u64,
 }
 
 /// Writes the stream for both accounts until stopped; returns how many rounds it wrote.
@@ -59,6 +62,7 @@ fn reader(store: Store, stop: Arc<AtomicBool>) -> JoinHandle<Reads> {
             let t = Instant::now();
             let s = r.account_positions(&a).await.unwrap().source;
             one(s, t.elapsed());
+            seen.positions_from_files += u64::from(s == Tier::Legacy);
             let t = Instant::now();
             let s = r.trades(&q).await.unwrap().source;
             one(s, t.elapsed());
@@ -223,9 +227,9 @@ async fn mariadb_killed_keeps_the_phase_and_the_data_path_running() {
         assert!(*took < Duration::from_millis(1500), "an account read took {took:?} (warm timeout 1 s)");
     }
     assert!(run.reads.slowest < Duration::from_secs(1), "a read took {:?}", run.reads.slowest);
-    // Redis and ClickHouse go on answering; a read that missed its deadline on this 2-core
-    // machine while MariaDB restarted may have been answered by the files.
-    assert!(run.reads.from_files * 20 <= run.reads.n, "the files answered too often: {:?}", run.reads);
+    // Redis goes on answering. (ClickHouse's reads wait for the writes pushed before them,
+    // which this writer, writing without a pause, keeps adding: the files may answer those.)
+    assert_eq!(run.reads.positions_from_files, 0, "Redis answered throughout: {:?}", run.reads);
     settle(&store, 10).await;
     assert_tiers_equal(&stack).await;
     // The warm tier is back: a switch made now is noticed.

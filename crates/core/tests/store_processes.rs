@@ -37,7 +37,7 @@ async fn store_writer() {
         rounds += 1;
         println!("round {rounds}");
     }
-    drop(store);
+    store.close(Duration::from_secs(60)).await.unwrap();
     println!("done {rounds}");
 }
 

@@ -50,7 +50,8 @@ async fn databases_that_hang_while_serving_are_answered_for_and_replayed_in_orde
 
     redis.set_silent(true);
     clickhouse.set_silent(true);
-    // Writes: each database write times out (300 ms) and waits in the outbox; the call succeeds.
+    // Writes: Redis's times out (300 ms) and waits in the outbox; ClickHouse's are pushed and
+    // their sending times out in the background. Every call succeeds.
     let started = Instant::now();
     store.set_held_days(a, &code, HeldDays::Open(3)).await.unwrap();
     store.set_held_days(a, &code, HeldDays::Open(4)).await.unwrap();
@@ -58,7 +59,11 @@ async fn databases_that_hang_while_serving_are_answered_for_and_replayed_in_orde
     store.record_assets(&[point("200.00")]).await.unwrap(); // the same key: the later must win
     assert!(started.elapsed() < Duration::from_secs(3), "the writes took {:?}", started.elapsed());
     assert!(store.outbox_depth(Tier::Hot) >= 2 && store.outbox_depth(Tier::Cool) >= 2);
-    assert!(!store.serving(Tier::Hot) && !store.serving(Tier::Cool), "a timed-out write takes its tier out");
+    let until = Instant::now() + Duration::from_secs(3);
+    while store.serving(Tier::Hot) || store.serving(Tier::Cool) {
+        assert!(Instant::now() < until, "a timed-out write takes its tier out of service");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     // Reads: the files answer, each within a second.
     for _ in 0..3 {
         let t = Instant::now();

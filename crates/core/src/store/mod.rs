@@ -11,10 +11,14 @@
 //! always be rebuilt from them. Every database write goes through the tier's durable outbox
 //! ([`crate::outbox`]), a write-ahead log: position writes and trade appends are pushed right
 //! after their file write (a trade needs the ordinal its journal append gives it), bars and
-//! asset points right before theirs (their replay sends the keys as the files hold them). The
-//! write is then sent to the tier while it serves; one that fails or times out stays in the
-//! outbox and a background task replays it when the tier answers again; until its outbox
-//! drains, a tier takes new writes only through the outbox and serves no reads. Position
+//! asset points right before theirs (their replay sends the keys as the files hold them).
+//! Redis gets its write within the call while it serves; ClickHouse's writes are sent by a
+//! background sender, consecutive writes of a kind as one insert, and a db_first read of
+//! ClickHouse first waits (within its deadline) for the writes pushed before it, else the
+//! files answer. A write that fails or times out stays in the outbox and a background task
+//! replays it when the tier answers again; until its outbox drains, a tier takes new writes
+//! only through the outbox and serves no reads. [`Store::close`] waits for the writes taken
+//! to arrive; a dropped store leaves them in the outbox for the next start. Position
 //! writes of one account are serialised (files and Redis together), which is what lets the hot
 //! tier's outbox be drained by rebuilding the accounts it names from the files instead of
 //! replaying the writes one by one (see `recovery`).
@@ -123,10 +127,10 @@ impl Drop for Tasks {
             t.abort();
         }
         if let Some(hot) = &self.inner.hot {
-            hot.flush_now();
+            hot.close();
         }
         if let Some(cool) = &self.inner.cool {
-            cool.flush_now();
+            cool.close();
         }
         if let Some(marker) = &self.running
             && let Err(e) = std::fs::remove_file(marker)
@@ -291,6 +295,41 @@ impl Store {
             Tier::Cool => self.inner.cool.as_ref().is_some_and(Secondary::serving),
             Tier::Legacy => true,
             Tier::Warm => self.inner.warm.is_some(),
+        }
+    }
+
+    /// Closes the store after the writes it took have reached their tiers, waiting up to
+    /// `within` (ClickHouse's are sent in the background). Writes still waiting then stay in
+    /// the outbox for the next start, and the error says how many. Dropping a store instead
+    /// leaves whatever is still waiting the same way, without waiting.
+    pub async fn close(self, within: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut left = 0;
+        if let Some(hot) = &self.inner.hot {
+            left += self.wait_sent(hot, hot.last_pushed(), deadline).await;
+        }
+        if let Some(cool) = &self.inner.cool {
+            left += self.wait_sent(cool, cool.last_pushed(), deadline).await;
+        }
+        drop(self);
+        if left > 0 {
+            return Err(StoreError::unavailable(
+                Tier::Legacy,
+                "outbox",
+                "",
+                format!(
+                    "{left} write(s) had not reached their tier; they wait in the outbox for the next start"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn wait_sent<T>(&self, sec: &Secondary<T>, through: u64, deadline: tokio::time::Instant) -> u64 {
+        sec.wake.notify_one();
+        match tokio::time::timeout_at(deadline, sec.caught_up(through)).await {
+            Ok(()) => 0,
+            Err(_) => sec.depth(),
         }
     }
 
@@ -505,8 +544,15 @@ impl Inner {
         files: impl AsyncFnOnce(&LegacyStore) -> Result<R>,
     ) -> Result<Sourced<R>> {
         if let Some(sec) = sec.filter(|s| self.mode() == StorageMode::DbFirst && s.serving()) {
-            let got =
-                tokio::time::timeout(self.deadlines.read, async { db(sec.store.get().await?).await }).await;
+            let deadline = tokio::time::Instant::now() + self.deadlines.read;
+            // ClickHouse's writes are sent in the background: the read waits for those pushed
+            // before it, or the files (which hold them) answer.
+            let waited = sec.tier != Tier::Cool
+                || tokio::time::timeout_at(deadline, sec.caught_up(sec.last_pushed())).await.is_ok();
+            if !waited {
+                return Ok(Sourced { value: files(&self.legacy).await?, source: Tier::Legacy });
+            }
+            let got = tokio::time::timeout_at(deadline, async { db(sec.store.get().await?).await }).await;
             match got {
                 Ok(Ok(value)) => return Ok(Sourced { value, source: sec.tier }),
                 Ok(Err(e)) if e.falls_back() => self.out_of_service(sec, account, &e),

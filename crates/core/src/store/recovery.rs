@@ -67,6 +67,34 @@ async fn poll_mode(inner: Arc<Inner>) {
 /// this much again.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 
+/// Outbox records read per round of sending.
+const SEND_BATCH: usize = 512;
+
+/// Consecutive writes of one kind as one (bars with bars, points with points, trades with
+/// trades), each with the number of its last record. Merging never moves a write past
+/// another of its kind, and the tables are separate, so the end state is the same.
+fn merge_consecutive(writes: Vec<(u64, TierWrite)>) -> Vec<(u64, TierWrite)> {
+    let mut out: Vec<(u64, TierWrite)> = Vec::new();
+    for (seq, w) in writes {
+        match (out.last_mut(), w) {
+            (Some((last, TierWrite::Trades { trades })), TierWrite::Trades { trades: more }) => {
+                trades.extend(more);
+                *last = seq;
+            }
+            (Some((last, TierWrite::Klines { bars })), TierWrite::Klines { bars: more }) => {
+                bars.extend(more);
+                *last = seq;
+            }
+            (Some((last, TierWrite::Assets { points })), TierWrite::Assets { points: more }) => {
+                points.extend(more);
+                *last = seq;
+            }
+            (_, w) => out.push((seq, w)),
+        }
+    }
+    out
+}
+
 async fn flush(inner: &Inner, which: DbTier) -> Result<()> {
     match which {
         DbTier::Hot => match &inner.hot {
@@ -102,6 +130,18 @@ async fn recover(inner: Arc<Inner>, which: DbTier) {
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(FLUSH_EVERY) => {}
+            }
+            if let (DbTier::Cool, Some(cool)) = (which, &inner.cool)
+                && cool.serving()
+            {
+                let sent = match inner.within_write(cool, async { cool.store.get().await }).await {
+                    Ok(store) => inner.send_cool(cool, store).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = sent {
+                    inner.out_of_service(cool, None, &e);
+                    continue;
+                }
             }
             if let Err(e) = flush(&inner, which).await {
                 tracing::warn!(tier = tier.as_str(), error = %e, "cannot record which outbox writes arrived");
@@ -165,27 +205,40 @@ impl Inner {
             self.queue_what_cool_misses(sec, cool).await?;
             self.cool_catch_up.store(false, Ordering::SeqCst);
         }
+        loop {
+            self.send_cool(sec, cool).await?;
+            // Serves again unless a write was queued since the last batch was read.
+            if sec.applied_through(0, &BTreeSet::new()) {
+                sec.flush().await?;
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Sends ClickHouse every write its outbox holds, in order, consecutive writes of one
+    /// kind as one insert; returns when none is left. The cool tier's writes are all sent
+    /// this way, while it serves as after an outage: a write call returns once its record is
+    /// pushed, and a db_first read first waits (within its deadline) for the writes pushed
+    /// before it.
+    async fn send_cool(&self, sec: &Secondary<CoolStore>, cool: &CoolStore) -> Result<()> {
         let targets =
-            WriteTargets { positions: None, trades: Some(cool), klines: Some(cool), assets: Some(cool) };
+            WriteTargets { trades: Some(cool), klines: Some(cool), assets: Some(cool), ..Default::default() };
         let none = BTreeSet::new();
         loop {
-            let batch = sec.pending(64).await?;
-            let Some(last) = batch.last().map(|e| e.seq) else {
-                // Serves again unless a write was queued since the batch was read.
-                if sec.applied_through(0, &none) {
-                    sec.flush().await?;
-                    return Ok(true);
-                }
-                continue;
-            };
+            let batch = sec.pending(SEND_BATCH).await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let mut decoded = Vec::with_capacity(batch.len());
             for entry in batch {
-                let write = TierWrite::decode(&entry.payload, entry.seq)?;
+                decoded.push((entry.seq, TierWrite::decode(&entry.payload, entry.seq)?));
+            }
+            for (last, write) in merge_consecutive(decoded) {
                 if let Some(write) = self.as_the_files_hold(write).await? {
                     self.within_write(sec, write.apply(&targets)).await?;
                 }
-                sec.applied_through(entry.seq, &none);
+                sec.applied_through(last, &none);
             }
-            tracing::debug!(through = last, "cool outbox replayed");
         }
     }
 
@@ -245,8 +298,11 @@ impl Inner {
                 _ => Ok(None),
             }
         };
+        // Under the lock their write path holds from before its push to after its file write,
+        // so a record is never read back before its file write is over.
         match write {
             TierWrite::Klines { bars } => {
+                let _guard = self.kline_lock.lock().await;
                 let keys: HashSet<(StockCode, TradeDate)> = bars.iter().map(|b| (b.code, b.date)).collect();
                 let Some(range) = span(&mut bars.iter().map(|b| b.date))? else { return Ok(None) };
                 let codes: Vec<StockCode> =
@@ -259,6 +315,7 @@ impl Inner {
             TierWrite::Assets { points } => {
                 let keys: HashSet<(AccountId, TradeDate)> =
                     points.iter().map(|p| (p.account.clone(), p.date)).collect();
+                let _guards = self.lock_accounts(&keys.iter().map(|k| k.0.clone()).collect()).await;
                 let Some(range) = span(&mut points.iter().map(|p| p.date))? else { return Ok(None) };
                 let mut now = Vec::new();
                 for account in keys.iter().map(|k| k.0.clone()).collect::<BTreeSet<_>>() {

@@ -171,24 +171,15 @@ impl Inner {
         Ok(out)
     }
 
-    /// A trade append's ClickHouse write after the journal took it (numbered). If the outbox
-    /// cannot take it,
-    /// ClickHouse is out of service until it has caught up with the files (which hold it),
-    /// and the error says the files have it, so a caller does not write it twice.
+    /// A trade append's ClickHouse write after the journal took it (numbered): pushed, and
+    /// sent by the cool tier's sender (`recovery`). If the outbox cannot take it, ClickHouse
+    /// is out of service until it has caught up with the files (which hold it), and the error
+    /// says the files have it, so a caller does not write it twice.
     async fn trades_write(&self, write: impl FnOnce() -> TierWrite) -> Result<()> {
         let Some(cool) = self.cool.as_ref().filter(|_| self.writes_databases()) else { return Ok(()) };
-        let sent = self
-            .write_secondary(cool, write(), async |c: &CoolStore, w: &TierWrite| {
-                w.apply(&WriteTargets {
-                    trades: Some(c),
-                    klines: Some(c),
-                    assets: Some(c),
-                    ..WriteTargets::default()
-                })
-                .await
-            })
-            .await;
-        sent.map_err(|e| {
+        let pushed = cool.enqueue(&write()).await;
+        cool.wake.notify_one();
+        pushed.map(drop).map_err(|e| {
             if let Err(marker) = self.need_catch_up() {
                 tracing::error!(error = %marker, "cannot record that ClickHouse must catch up");
             }
@@ -202,7 +193,8 @@ impl Inner {
         })
     }
 
-    /// A bar or asset-point write: the outbox first, then the files, then ClickHouse. A
+    /// A bar or asset-point write: the outbox first, then the files, then (by the cool tier's
+    /// sender) ClickHouse. A
     /// process killed anywhere in between leaves the record, and its replay sends the keys as
     /// the files hold them then (`recovery`), so ClickHouse ends as the files whether or not
     /// their write happened. If the files refuse, they are as they were, and so is ClickHouse.
@@ -214,8 +206,7 @@ impl Inner {
         let Some(cool) = self.cool.as_ref().filter(|_| self.writes_databases()) else {
             return files(&self.legacy).await;
         };
-        let write = write();
-        let (seq, serving) = cool.enqueue(&write).await?;
+        let (seq, _) = cool.enqueue(&write()).await?;
         let out = match files(&self.legacy).await {
             Ok(out) => out,
             Err(e) => {
@@ -223,20 +214,18 @@ impl Inner {
                 return Err(e);
             }
         };
-        if serving {
-            self.send(cool, seq, &write, async |c: &CoolStore, w: &TierWrite| {
-                w.apply(&WriteTargets { klines: Some(c), assets: Some(c), ..WriteTargets::default() }).await
-            })
-            .await;
-        }
+        // Sent by the cool tier's sender, which reads the keys from the files.
+        cool.wake.notify_one();
         Ok(out)
     }
 
-    /// The cool store, when db_first reads go to it and it is connected and serving (for
-    /// streams, which cannot fall back half way).
+    /// The cool store, when db_first reads go to it, it is connected and serving and has
+    /// every write pushed so far (for streams, which neither wait nor fall back half way).
     fn cool_for_streams(&self) -> Option<&CoolStore> {
         let cool: &Secondary<CoolStore> = self.cool.as_ref()?;
-        (self.mode() == StorageMode::DbFirst && cool.serving()).then(|| cool.store.connected()).flatten()
+        (self.mode() == StorageMode::DbFirst && cool.serving() && cool.depth() == 0)
+            .then(|| cool.store.connected())
+            .flatten()
     }
 
     async fn warm(&self) -> Result<&WarmStore> {

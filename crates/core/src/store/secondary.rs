@@ -103,6 +103,8 @@ pub(crate) struct Secondary<T> {
     /// `Queue::serving`, readable without the lock (reads check it on async threads while
     /// the lock may be held across an fsync); written only under the lock.
     serving_now: Arc<AtomicBool>,
+    /// `Queue::applied`, for readers waiting until the writes before them arrived.
+    applied_now: tokio::sync::watch::Sender<u64>,
 }
 
 impl<T> Secondary<T> {
@@ -126,6 +128,7 @@ impl<T> Secondary<T> {
             fell_back: AtomicBool::new(false),
             lost: AtomicBool::new(false),
             serving_now: Arc::new(AtomicBool::new(serving)),
+            applied_now: tokio::sync::watch::Sender::new(applied),
         })
     }
 
@@ -178,7 +181,21 @@ impl<T> Secondary<T> {
 
     /// Notes that record `seq` reached the tier.
     pub(crate) fn applied(&self, seq: u64) {
-        self.lock().mark_applied(seq);
+        let mut q = self.lock();
+        q.mark_applied(seq);
+        self.applied_now.send_replace(q.applied);
+    }
+
+    /// The number of the last write pushed.
+    pub(crate) fn last_pushed(&self) -> u64 {
+        self.lock().outbox.last()
+    }
+
+    /// Waits until every write through `seq` reached the tier.
+    pub(crate) async fn caught_up(&self, seq: u64) {
+        let mut applied = self.applied_now.subscribe();
+        // The sender lives as long as `self`: the wait ends when the condition holds.
+        let _ = applied.wait_for(|a| *a >= seq).await;
     }
 
     /// Notes that every record through `seq` reached the tier and the accounts in `healed`
@@ -190,6 +207,7 @@ impl<T> Secondary<T> {
             let later = q.applied_later.split_off(&(seq + 1));
             q.applied_later = later;
             q.mark_applied(seq);
+            self.applied_now.send_replace(q.applied);
         }
         for a in healed {
             q.heal.remove(a);
@@ -213,8 +231,10 @@ impl<T> Secondary<T> {
         .map_err(|e| StoreError::invalid("outbox", "ack", format!("the acknowledging task failed: {e}")))?
     }
 
-    /// [`Secondary::flush`] on the calling thread (for closing, where nothing can wait).
-    pub(crate) fn flush_now(&self) {
+    /// Closing: [`Secondary::flush`] on the calling thread (nothing can wait here), then the
+    /// outbox's lock released at once, so the directory can be opened again right away even
+    /// while aborted tasks still hold this tier.
+    pub(crate) fn close(&self) {
         let mut q = self.lock();
         if q.applied > q.outbox.acknowledged() {
             let through = q.applied;
@@ -222,6 +242,7 @@ impl<T> Secondary<T> {
                 tracing::warn!(tier = self.tier.as_str(), error = %e, "cannot record which outbox writes arrived");
             }
         }
+        q.outbox.close();
     }
 
     /// Up to `limit` records that have not reached the tier, oldest first (after a
