@@ -163,7 +163,15 @@ async fn run() {
     results.push(("fill_file", fills(&file).await));
     results.push(("fill_dual_write", fills(&dual).await));
     results.push(("fill_db_first", fills(&db).await));
+    // ClickHouse's writes go out in the background: give them a moment, then every write
+    // must have arrived.
     for d in [&dual, &db] {
+        for _ in 0..1500 {
+            if d.store.outbox_depth(Tier::Hot) + d.store.outbox_depth(Tier::Cool) == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         for t in [Tier::Hot, Tier::Cool] {
             assert_eq!(d.store.outbox_depth(t), 0, "{t:?} fell behind during the bench");
         }
