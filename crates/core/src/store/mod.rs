@@ -107,6 +107,9 @@ pub(crate) struct Inner {
     pub(crate) cool_catch_up: std::sync::atomic::AtomicBool,
     /// The [`CATCH_UP`] marker's path.
     pub(crate) catch_up_marker: PathBuf,
+    /// Catch-ups asked for so far: a catch-up removes the marker only if none was asked for
+    /// while it ran.
+    pub(crate) catch_up_asked: std::sync::atomic::AtomicU64,
     /// Kline writes, one at a time (files, outbox and ClickHouse in one order per bar).
     pub(crate) kline_lock: tokio::sync::Mutex<()>,
     locks: Mutex<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
@@ -126,16 +129,18 @@ impl Drop for Tasks {
         for t in &self.handles {
             t.abort();
         }
+        // The marker first: once the outboxes' locks are released, the next process may
+        // write its own.
+        if let Some(marker) = &self.running
+            && let Err(e) = std::fs::remove_file(marker)
+        {
+            tracing::warn!(path = %marker.display(), error = %e, "cannot remove the running marker");
+        }
         if let Some(hot) = &self.inner.hot {
             hot.close();
         }
         if let Some(cool) = &self.inner.cool {
             cool.close();
-        }
-        if let Some(marker) = &self.running
-            && let Err(e) = std::fs::remove_file(marker)
-        {
-            tracing::warn!(path = %marker.display(), error = %e, "cannot remove the running marker");
         }
     }
 }
@@ -212,6 +217,7 @@ impl Store {
             alerts: Alerts::new(config.alerts.clone()),
             cool_catch_up: std::sync::atomic::AtomicBool::new(false),
             catch_up_marker: outbox_dir.join(CATCH_UP),
+            catch_up_asked: std::sync::atomic::AtomicU64::new(0),
             kline_lock: tokio::sync::Mutex::new(()),
             locks: Mutex::default(),
         });
@@ -301,16 +307,24 @@ impl Store {
     /// Closes the store after the writes it took have reached their tiers, waiting up to
     /// `within` (ClickHouse's are sent in the background). Writes still waiting then stay in
     /// the outbox for the next start, and the error says how many. Dropping a store instead
-    /// leaves whatever is still waiting the same way, without waiting.
+    /// leaves whatever is still waiting the same way, without waiting. The store closes when
+    /// its last clone goes: with other clones alive this only waits.
     pub async fn close(self, within: Duration) -> Result<()> {
         let deadline = tokio::time::Instant::now() + within;
-        let mut left = 0;
-        if let Some(hot) = &self.inner.hot {
-            left += self.wait_sent(hot, hot.last_pushed(), deadline).await;
-        }
-        if let Some(cool) = &self.inner.cool {
-            left += self.wait_sent(cool, cool.last_pushed(), deadline).await;
-        }
+        let hot = async {
+            match &self.inner.hot {
+                Some(hot) => self.wait_sent(hot, hot.last_pushed(), deadline).await,
+                None => 0,
+            }
+        };
+        let cool = async {
+            match &self.inner.cool {
+                Some(cool) => self.wait_sent(cool, cool.last_pushed(), deadline).await,
+                None => 0,
+            }
+        };
+        let (h, c) = tokio::join!(hot, cool);
+        let left = h + c;
         drop(self);
         if left > 0 {
             return Err(StoreError::unavailable(
@@ -411,6 +425,7 @@ impl Inner {
 
     /// Records, durably, that ClickHouse must catch up with the files.
     pub(crate) fn need_catch_up(&self) -> Result<()> {
+        self.catch_up_asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         std::fs::write(&self.catch_up_marker, b"").map_err(|e| {
             StoreError::unavailable(
                 Tier::Legacy,

@@ -201,9 +201,12 @@ impl Inner {
         let Some(sec) = &self.cool else { return Ok(true) };
         let cool = self.within_write(sec, async { sec.store.get().await }).await?;
         self.within_write(sec, cool.probe()).await?;
-        if self.cool_catch_up.load(Ordering::SeqCst) {
-            self.queue_what_cool_misses(sec, cool).await?;
-            self.cool_catch_up.store(false, Ordering::SeqCst);
+        if self.cool_catch_up.swap(false, Ordering::SeqCst) {
+            let asked = self.catch_up_asked.load(Ordering::SeqCst);
+            if let Err(e) = self.queue_what_cool_misses(sec, cool, asked).await {
+                self.cool_catch_up.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
         }
         loop {
             self.send_cool(sec, cool).await?;
@@ -307,9 +310,15 @@ impl Inner {
                 let Some(range) = span(&mut bars.iter().map(|b| b.date))? else { return Ok(None) };
                 let codes: Vec<StockCode> =
                     keys.iter().map(|k| k.0).collect::<BTreeSet<_>>().into_iter().collect();
-                let held = self.legacy.klines_of(&codes, KlineRange::Dates(range)).await?;
-                let bars: Vec<Kline> =
-                    held.into_values().flatten().filter(|b| keys.contains(&(b.code, b.date))).collect();
+                let mut bars: Vec<Kline> = Vec::new();
+                for code in codes {
+                    match self.legacy.klines(&code, KlineRange::Dates(range)).await {
+                        Ok(held) => {
+                            bars.extend(held.into_iter().filter(|b| keys.contains(&(b.code, b.date))))
+                        }
+                        Err(e) => unreadable("bars", &e),
+                    }
+                }
                 Ok((!bars.is_empty()).then_some(TierWrite::Klines { bars }))
             }
             TierWrite::Assets { points } => {
@@ -319,8 +328,11 @@ impl Inner {
                 let Some(range) = span(&mut points.iter().map(|p| p.date))? else { return Ok(None) };
                 let mut now = Vec::new();
                 for account in keys.iter().map(|k| k.0.clone()).collect::<BTreeSet<_>>() {
-                    let held = self.legacy.assets(&account, Some(range)).await?;
-                    now.extend(held.into_iter().filter(|p| keys.contains(&(p.account.clone(), p.date))));
+                    match self.legacy.assets(&account, Some(range)).await {
+                        Ok(held) => now
+                            .extend(held.into_iter().filter(|p| keys.contains(&(p.account.clone(), p.date)))),
+                        Err(e) => unreadable("asset points", &e),
+                    }
                 }
                 Ok((!now.is_empty()).then_some(TierWrite::Assets { points: now }))
             }
@@ -331,7 +343,12 @@ impl Inner {
     /// Queues every trade of the journals that ClickHouse does not hold (by journal ordinal):
     /// what a process that died between a journal append and its outbox push left behind.
     /// Reads each account's journal once.
-    async fn queue_what_cool_misses(&self, sec: &Secondary<CoolStore>, cool: &CoolStore) -> Result<()> {
+    async fn queue_what_cool_misses(
+        &self,
+        sec: &Secondary<CoolStore>,
+        cool: &CoolStore,
+        asked: u64,
+    ) -> Result<()> {
         const BATCH: usize = 1000;
         let mut queued = 0usize;
         for account in &self.accounts {
@@ -366,6 +383,10 @@ impl Inner {
                  or the outbox refused a write)"
             );
         }
+        if self.catch_up_asked.load(Ordering::SeqCst) != asked {
+            // Asked again while this ran: the marker stays for the next round.
+            return Ok(());
+        }
         match std::fs::remove_file(&self.catch_up_marker) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -388,6 +409,13 @@ impl Inner {
             Err(_) => Err(self.timed_out(sec.tier, "write")),
         }
     }
+}
+
+/// A file the sender cannot read back (damaged by hand, say) is skipped with an error in the
+/// log rather than stopping ClickHouse for every other write: the files are the record, and
+/// `storectl verify` reports the file.
+fn unreadable(what: &str, e: &StoreError) {
+    tracing::error!(error = %e, "cannot read {what} back from the files; ClickHouse is not sent them");
 }
 
 /// The accounts named by the hot outbox's pending writes, and the last write's number.

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -197,7 +198,7 @@ impl Inner {
     /// sender) ClickHouse. A
     /// process killed anywhere in between leaves the record, and its replay sends the keys as
     /// the files hold them then (`recovery`), so ClickHouse ends as the files whether or not
-    /// their write happened. If the files refuse, they are as they were, and so is ClickHouse.
+    /// their write happened, or only some of it.
     async fn keyed_write<R>(
         &self,
         write: impl FnOnce() -> TierWrite,
@@ -206,24 +207,19 @@ impl Inner {
         let Some(cool) = self.cool.as_ref().filter(|_| self.writes_databases()) else {
             return files(&self.legacy).await;
         };
-        let (seq, _) = cool.enqueue(&write()).await?;
-        let out = match files(&self.legacy).await {
-            Ok(out) => out,
-            Err(e) => {
-                cool.applied(seq);
-                return Err(e);
-            }
-        };
-        // Sent by the cool tier's sender, which reads the keys from the files.
+        cool.enqueue(&write()).await?;
+        let out = files(&self.legacy).await;
+        // Sent by the cool tier's sender, which reads the keys back from the files — also
+        // when their write failed, which may have changed some files and not others.
         cool.wake.notify_one();
-        Ok(out)
+        out
     }
 
     /// The cool store, when db_first reads go to it, it is connected and serving and has
     /// every write pushed so far (for streams, which neither wait nor fall back half way).
     fn cool_for_streams(&self) -> Option<&CoolStore> {
         let cool: &Secondary<CoolStore> = self.cool.as_ref()?;
-        (self.mode() == StorageMode::DbFirst && cool.serving() && cool.depth() == 0)
+        (self.mode() == StorageMode::DbFirst && cool.serving() && cool.all_arrived())
             .then(|| cool.store.connected())
             .flatten()
     }
@@ -238,6 +234,21 @@ impl Inner {
                  add a [warm] section with a url, or set TIERSTORE_WARM_URL",
             )),
         }
+    }
+}
+
+impl Store {
+    /// Runs a write to its end in a task of its own: a caller that stops waiting (a timeout,
+    /// a `select!`) cannot cut it between its file write and its outbox push, nor release the
+    /// lock it holds while its file write still runs.
+    async fn detached<R, F>(&self, write: impl FnOnce(Arc<Inner>) -> F) -> Result<R>
+    where
+        F: Future<Output = Result<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        tokio::spawn(write(Arc::clone(&self.inner)))
+            .await
+            .map_err(|e| StoreError::invalid("write", "task", format!("the write's task failed: {e}")))?
     }
 }
 
@@ -256,37 +267,57 @@ impl PositionStore for Store {
     }
 
     async fn open_positions(&self, account: &AccountId, codes: &[StockCode]) -> Result<u32> {
-        let write = || TierWrite::OpenPositions { account: account.clone(), codes: codes.to_vec() };
-        self.inner.position_write(account, write, async |l| l.open_positions(account, codes).await).await
+        let (a, codes) = (account.clone(), codes.to_vec());
+        self.detached(move |i| async move {
+            let write = || TierWrite::OpenPositions { account: a.clone(), codes: codes.clone() };
+            i.position_write(&a, write, async |l| l.open_positions(&a, &codes).await).await
+        })
+        .await
     }
 
     async fn set_held_days(&self, account: &AccountId, code: &StockCode, days: HeldDays) -> Result<()> {
-        let write = || TierWrite::SetHeldDays { account: account.clone(), code: *code, days };
-        self.inner.position_write(account, write, async |l| l.set_held_days(account, code, days).await).await
+        let (a, c) = (account.clone(), *code);
+        self.detached(move |i| async move {
+            let write = || TierWrite::SetHeldDays { account: a.clone(), code: c, days };
+            i.position_write(&a, write, async |l| l.set_held_days(&a, &c, days).await).await
+        })
+        .await
     }
 
     async fn close_position(&self, account: &AccountId, code: &StockCode) -> Result<()> {
-        let write = || TierWrite::ClosePosition { account: account.clone(), code: *code };
-        self.inner.position_write(account, write, async |l| l.close_position(account, code).await).await
+        let (a, c) = (account.clone(), *code);
+        self.detached(move |i| async move {
+            let write = || TierWrite::ClosePosition { account: a.clone(), code: c };
+            i.position_write(&a, write, async |l| l.close_position(&a, &c).await).await
+        })
+        .await
     }
 
     async fn remove_position(&self, account: &AccountId, code: &StockCode) -> Result<()> {
-        let write = || TierWrite::RemovePosition { account: account.clone(), code: *code };
-        self.inner.position_write(account, write, async |l| l.remove_position(account, code).await).await
+        let (a, c) = (account.clone(), *code);
+        self.detached(move |i| async move {
+            let write = || TierWrite::RemovePosition { account: a.clone(), code: c };
+            i.position_write(&a, write, async |l| l.remove_position(&a, &c).await).await
+        })
+        .await
     }
 
     async fn raise_max_price(&self, account: &AccountId, code: &StockCode, price: Price) -> Result<Price> {
-        let write = || TierWrite::RaiseMaxPrice { account: account.clone(), code: *code, price };
-        self.inner
-            .position_write(account, write, async |l| l.raise_max_price(account, code, price).await)
-            .await
+        let (a, c) = (account.clone(), *code);
+        self.detached(move |i| async move {
+            let write = || TierWrite::RaiseMaxPrice { account: a.clone(), code: c, price };
+            i.position_write(&a, write, async |l| l.raise_max_price(&a, &c, price).await).await
+        })
+        .await
     }
 
     async fn lower_min_price(&self, account: &AccountId, code: &StockCode, price: Price) -> Result<Price> {
-        let write = || TierWrite::LowerMinPrice { account: account.clone(), code: *code, price };
-        self.inner
-            .position_write(account, write, async |l| l.lower_min_price(account, code, price).await)
-            .await
+        let (a, c) = (account.clone(), *code);
+        self.detached(move |i| async move {
+            let write = || TierWrite::LowerMinPrice { account: a.clone(), code: c, price };
+            i.position_write(&a, write, async |l| l.lower_min_price(&a, &c, price).await).await
+        })
+        .await
     }
 
     async fn increment_held_days(
@@ -294,37 +325,49 @@ impl PositionStore for Store {
         account: &AccountId,
         today: tierstore_model::TradeDate,
     ) -> Result<IncrementOutcome> {
-        let write = || TierWrite::IncrementHeldDays { account: account.clone(), today };
-        self.inner.position_write(account, write, async |l| l.increment_held_days(account, today).await).await
+        let a = account.clone();
+        self.detached(move |i| async move {
+            let write = || TierWrite::IncrementHeldDays { account: a.clone(), today };
+            i.position_write(&a, write, async |l| l.increment_held_days(&a, today).await).await
+        })
+        .await
     }
 
     async fn replace_account(&self, account: &AccountId, state: &AccountPositions) -> Result<()> {
-        let write = || TierWrite::ReplaceAccount { account: account.clone(), state: state.clone() };
-        self.inner.position_write(account, write, async |l| l.replace_account(account, state).await).await
+        let (a, state) = (account.clone(), state.clone());
+        self.detached(move |i| async move {
+            let write = || TierWrite::ReplaceAccount { account: a.clone(), state: state.clone() };
+            i.position_write(&a, write, async |l| l.replace_account(&a, &state).await).await
+        })
+        .await
     }
 }
 
 #[async_trait]
 impl TradeStore for Store {
     /// The journal first, in every mode (its append numbers the rows under the journal's
-    /// lock), then the outbox and ClickHouse with those numbers.
+    /// lock), then the outbox with those numbers; ClickHouse's sender sends them.
     async fn append_trades(&self, trades: &[Trade]) -> Result<Vec<TradeId>> {
-        // Under the accounts' write locks, so that only the last append of an account can be
-        // between its journal and the outbox when the process dies.
-        let accounts = trades.iter().map(|t| t.account.clone()).collect();
-        let _guards = self.inner.lock_accounts(&accounts).await;
-        let ids = self.inner.legacy.append_trades(trades).await?;
-        if !trades.is_empty() {
-            let numbered = || TierWrite::Trades {
-                trades: trades
-                    .iter()
-                    .zip(&ids)
-                    .map(|(t, id)| Trade { seq: Some(id.seq), ..t.clone() })
-                    .collect(),
-            };
-            self.inner.trades_write(numbered).await?;
-        }
-        Ok(ids)
+        let trades = trades.to_vec();
+        self.detached(move |i| async move {
+            // Under the accounts' write locks, so that only the last append of an account can
+            // be between its journal and the outbox when the process dies.
+            let accounts = trades.iter().map(|t| t.account.clone()).collect();
+            let _guards = i.lock_accounts(&accounts).await;
+            let ids = i.legacy.append_trades(&trades).await?;
+            if !trades.is_empty() {
+                let numbered = || TierWrite::Trades {
+                    trades: trades
+                        .iter()
+                        .zip(&ids)
+                        .map(|(t, id)| Trade { seq: Some(id.seq), ..t.clone() })
+                        .collect(),
+                };
+                i.trades_write(numbered).await?;
+            }
+            Ok(ids)
+        })
+        .await
     }
 
     async fn trades(&self, query: &TradeQuery) -> Result<Vec<Trade>> {
@@ -346,13 +389,21 @@ impl TradeStore for Store {
 #[async_trait]
 impl KlineStore for Store {
     async fn write_klines(&self, batch: &[Kline]) -> Result<u64> {
-        // One at a time, so the files, the outbox and ClickHouse see a bar's writes in one order.
-        let _guard = self.inner.kline_lock.lock().await;
-        if batch.is_empty() {
-            return self.inner.legacy.write_klines(batch).await;
-        }
-        let write = || TierWrite::Klines { bars: batch.to_vec() };
-        self.inner.keyed_write(write, async |l| l.write_klines(batch).await).await
+        let batch = batch.to_vec();
+        self.detached(move |i| async move {
+            // One at a time, so the files, the outbox and ClickHouse see a bar's writes in one
+            // order.
+            let _guard = i.kline_lock.lock().await;
+            if batch.is_empty() {
+                return i.legacy.write_klines(&batch).await;
+            }
+            for bar in &batch {
+                bar.check_shape()?;
+            }
+            let write = || TierWrite::Klines { bars: batch.clone() };
+            i.keyed_write(write, async |l| l.write_klines(&batch).await).await
+        })
+        .await
     }
 
     async fn klines(&self, code: &StockCode, range: KlineRange) -> Result<Vec<Kline>> {
@@ -386,15 +437,27 @@ impl KlineStore for Store {
 #[async_trait]
 impl AssetStore for Store {
     async fn record_assets(&self, points: &[AssetPoint]) -> Result<u64> {
-        // Under the accounts' write locks, so the files, the outbox and ClickHouse see a
-        // point's writes in one order.
-        let accounts = points.iter().map(|p| p.account.clone()).collect();
-        let _guards = self.inner.lock_accounts(&accounts).await;
-        if points.is_empty() {
-            return self.inner.legacy.record_assets(points).await;
-        }
-        let write = || TierWrite::Assets { points: points.to_vec() };
-        self.inner.keyed_write(write, async |l| l.record_assets(points).await).await
+        let points = points.to_vec();
+        self.detached(move |i| async move {
+            // Checked before anything is queued: an account this store does not write, or a
+            // negative total.
+            for p in &points {
+                if !i.accounts.contains(&p.account) {
+                    return Err(StoreError::not_found("account", &p.account));
+                }
+                tierstore_model::quantity::non_negative_money("asset", p.total)?;
+            }
+            // Under the accounts' write locks, so the files, the outbox and ClickHouse see a
+            // point's writes in one order.
+            let accounts = points.iter().map(|p| p.account.clone()).collect();
+            let _guards = i.lock_accounts(&accounts).await;
+            if points.is_empty() {
+                return i.legacy.record_assets(&points).await;
+            }
+            let write = || TierWrite::Assets { points: points.clone() };
+            i.keyed_write(write, async |l| l.record_assets(&points).await).await
+        })
+        .await
     }
 
     async fn assets(&self, account: &AccountId, dates: Option<DateRange>) -> Result<Vec<AssetPoint>> {

@@ -105,6 +105,8 @@ pub(crate) struct Secondary<T> {
     serving_now: Arc<AtomicBool>,
     /// `Queue::applied`, for readers waiting until the writes before them arrived.
     applied_now: tokio::sync::watch::Sender<u64>,
+    /// The outbox's last record number, readable without the lock (set under it).
+    last_now: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl<T> Secondary<T> {
@@ -114,6 +116,7 @@ impl<T> Secondary<T> {
         let outbox = Outbox::open(dir)?;
         let serving = outbox.depth() == 0;
         let applied = outbox.acknowledged();
+        let last = outbox.last();
         Ok(Secondary {
             tier,
             store,
@@ -129,6 +132,7 @@ impl<T> Secondary<T> {
             lost: AtomicBool::new(false),
             serving_now: Arc::new(AtomicBool::new(serving)),
             applied_now: tokio::sync::watch::Sender::new(applied),
+            last_now: Arc::new(std::sync::atomic::AtomicU64::new(last)),
         })
     }
 
@@ -170,9 +174,11 @@ impl<T> Secondary<T> {
     pub(crate) async fn enqueue(&self, write: &TierWrite) -> Result<(u64, bool)> {
         let bytes = write.encode()?;
         let queue = Arc::clone(&self.queue);
+        let last_now = Arc::clone(&self.last_now);
         tokio::task::spawn_blocking(move || {
             let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
             let seq = q.outbox.push(&bytes)?;
+            last_now.store(seq, Ordering::SeqCst);
             Ok((seq, q.serving))
         })
         .await
@@ -186,9 +192,14 @@ impl<T> Secondary<T> {
         self.applied_now.send_replace(q.applied);
     }
 
-    /// The number of the last write pushed.
+    /// The number of the last write pushed (without taking the lock).
     pub(crate) fn last_pushed(&self) -> u64 {
-        self.lock().outbox.last()
+        self.last_now.load(Ordering::SeqCst)
+    }
+
+    /// Whether every write pushed so far reached the tier (without taking the lock).
+    pub(crate) fn all_arrived(&self) -> bool {
+        *self.applied_now.borrow() >= self.last_pushed()
     }
 
     /// Waits until every write through `seq` reached the tier.
@@ -283,7 +294,7 @@ mod tests {
         let t = tier(dir.path());
         assert!(t.serving());
         let (s1, serving) = t.enqueue(&write(1)).await.unwrap_or_else(|e| panic!("{e}"));
-        assert!(serving, "pushed while serving: the caller sends it");
+        assert!(serving, "pushed while serving");
         let (s2, _) = t.enqueue(&write(2)).await.unwrap_or_else(|e| panic!("{e}"));
         let (s3, _) = t.enqueue(&write(3)).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(t.depth(), 3);
