@@ -292,3 +292,46 @@ async fn a_bar_whose_file_cannot_be_read_back_is_skipped_and_clickhouse_goes_on(
     let ch = stack.ch.as_ref().unwrap();
     assert_eq!(ch.number(&format!("SELECT count() FROM {}.klines", ch.name())).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_whose_callers_stop_waiting_still_reach_every_tier() {
+    let stack = Stack::new(Spec::new(StorageMode::DualWrite)).await;
+    let store = stack.store().await;
+    let a = &accounts()[0];
+    let code = StockCode::parse("000001.SZ").unwrap();
+    store.open_positions(a, &[code]).await.unwrap();
+    settle(&store, 10).await;
+    // Each call abandoned at once: the write must either not happen or reach every tier.
+    for i in 0..200u32 {
+        let write = async {
+            store.set_held_days(a, &code, HeldDays::Open(i)).await.unwrap();
+            store.record_assets(&[point(&format!("{}.00", 1000 + i))]).await.unwrap();
+        };
+        let _ = tokio::time::timeout(Duration::from_micros(u64::from(i % 7) * 50), write).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // the abandoned writes finish
+    settle(&store, 20).await;
+    assert_tiers_equal(&stack).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_with_writes_that_cannot_arrive_says_so_and_the_next_start_sends_them() {
+    let clickhouse_url = tierstore_testkit::clickhouse_url();
+    let clickhouse =
+        SilentSwitch::start(clickhouse_url.trim_start_matches("http://").trim_end_matches('/')).await;
+    let mut spec = Spec::new(StorageMode::DualWrite);
+    spec.clickhouse_url = Some(format!("http://{}", clickhouse.addr));
+    spec.store = "write_deadline_ms = 300\n".into();
+    let stack = Stack::new(spec).await;
+    let store = stack.store().await;
+    settle(&store, 10).await;
+    clickhouse.set_silent(true);
+    store.record_assets(&[point("500.00")]).await.unwrap();
+    let err = store.close(Duration::from_millis(500)).await.unwrap_err();
+    assert!(err.to_string().contains("wait in the outbox for the next start"), "{err}");
+    clickhouse.set_silent(false);
+    let store = stack.store().await;
+    settle(&store, 20).await;
+    assert_eq!(stack.cool().await.assets(&accounts()[0], None).await.unwrap(), vec![point("500.00")]);
+    store.close(Duration::from_secs(5)).await.unwrap();
+}
