@@ -112,44 +112,54 @@ async fn journal_rows(stack: &Stack) -> Vec<usize> {
     out
 }
 
+/// Writes and reads in db_first; 700 ms in, `kill` a server and 1.5 s later `restart` it;
+/// 700 ms more. Checks that `tier` was out of service with writes waiting during the outage,
+/// and afterwards that every tier settles equal to the files, the journal holds each trade
+/// once, and every read answered within a second, some from the files.
+async fn outage(stack: &Stack, store: &Store, tier: Tier, kill: impl FnOnce(), restart: impl FnOnce()) {
+    let down = Arc::new(AtomicU64::new(0));
+    let run = under_load(
+        store,
+        Duration::from_millis(700),
+        async || {
+            kill();
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            if !store.serving(tier) {
+                down.store(store.outbox_depth(tier), Ordering::SeqCst);
+            }
+            restart();
+        },
+        Duration::from_millis(700),
+    )
+    .await;
+    assert!(
+        down.load(Ordering::SeqCst) > 0,
+        "{tier:?} was not out of service with writes waiting while down"
+    );
+    settle(store, 30).await;
+    assert_eq!(
+        journal_rows(stack).await,
+        vec![trades_written(run.rounds); 2],
+        "the journal holds each trade once"
+    );
+    assert_tiers_equal(stack).await;
+    assert!(run.reads.from_files > 0, "no read fell back to the files: {:?}", run.reads);
+    assert!(run.reads.slowest < Duration::from_secs(1), "a read took {:?}", run.reads.slowest);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_killed_and_restarted_empty_is_rehydrated_and_equal() {
     let sink = AlertSink::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut redis = RedisServer::start(dir.path(), &[]);
+    let redis = std::cell::RefCell::new(RedisServer::start(dir.path(), &[]));
     let mut spec = Spec::new(StorageMode::DbFirst);
-    spec.redis_url = Some(redis.url());
+    spec.redis_url = Some(redis.borrow().url());
     spec.extra = format!("[alerts]\nurl = {:?}\nmin_interval_ms = 100\n", sink.url);
     let stack = Stack::new(spec).await;
     let store = stack.store().await;
     settle(&store, 10).await;
     sink.clear(); // a fresh namespace is a rehydration too: only the outage's alerts count
-    let down = Arc::new(AtomicU64::new(0));
-    let run = under_load(
-        &store,
-        Duration::from_millis(700),
-        async || {
-            redis.kill();
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            // Out of service (its writes queue, the files answer) before it comes back.
-            if !store.serving(Tier::Hot) {
-                down.store(store.outbox_depth(Tier::Hot), Ordering::SeqCst);
-            }
-            redis.restart();
-        },
-        Duration::from_millis(700),
-    )
-    .await;
-    assert!(down.load(Ordering::SeqCst) > 0, "Redis was not out of service with writes waiting while down");
-    settle(&store, 20).await;
-    assert_eq!(
-        journal_rows(&stack).await,
-        vec![trades_written(run.rounds); 2],
-        "the journal holds each trade once"
-    );
-    assert_tiers_equal(&stack).await;
-    assert!(run.reads.from_files > 0, "no read fell back to the files: {:?}", run.reads);
-    assert!(run.reads.slowest < Duration::from_secs(1), "a read took {:?}", run.reads.slowest);
+    outage(&stack, &store, Tier::Hot, || redis.borrow_mut().kill(), || redis.borrow_mut().restart()).await;
     assert_eq!(sink.wait_for("fallback", 5).await["tier"], "hot");
     assert_eq!(sink.wait_for("rehydration", 5).await["tier"], "hot");
     assert_eq!(sink.wait_for("recovery", 5).await["tier"], "hot");
@@ -159,44 +169,23 @@ async fn redis_killed_and_restarted_empty_is_rehydrated_and_equal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn clickhouse_killed_and_restarted_gets_every_write_once() {
     let sink = AlertSink::start().await;
-    let mut clickhouse = ClickhouseServer::start();
+    let clickhouse = std::cell::RefCell::new(ClickhouseServer::start());
     let mut spec = Spec::new(StorageMode::DbFirst);
-    spec.clickhouse_url = Some(clickhouse.url());
+    spec.clickhouse_url = Some(clickhouse.borrow().url());
     spec.clickhouse_private = true;
     spec.extra = format!("[alerts]\nurl = {:?}\nformat = \"generic\"\nmin_interval_ms = 100\n", sink.url);
     let stack = Stack::new(spec).await;
     let store = stack.store().await;
     settle(&store, 10).await;
-    sink.clear(); // a fresh namespace is a rehydration too: only the outage's alerts count
-    let down = Arc::new(AtomicU64::new(0));
-    let run = under_load(
+    sink.clear();
+    outage(
+        &stack,
         &store,
-        Duration::from_millis(700),
-        async || {
-            clickhouse.kill();
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            // Out of service (its writes queue, the files answer) before it comes back.
-            if !store.serving(Tier::Cool) {
-                down.store(store.outbox_depth(Tier::Cool), Ordering::SeqCst);
-            }
-            clickhouse.restart();
-        },
-        Duration::from_millis(700),
+        Tier::Cool,
+        || clickhouse.borrow_mut().kill(),
+        || clickhouse.borrow_mut().restart(),
     )
     .await;
-    assert!(
-        down.load(Ordering::SeqCst) > 0,
-        "ClickHouse was not out of service with writes waiting while down"
-    );
-    settle(&store, 30).await;
-    assert_eq!(
-        journal_rows(&stack).await,
-        vec![trades_written(run.rounds); 2],
-        "the journal holds each trade once"
-    );
-    assert_tiers_equal(&stack).await;
-    assert!(run.reads.from_files > 0, "no read fell back to the files: {:?}", run.reads);
-    assert!(run.reads.slowest < Duration::from_secs(1), "a read took {:?}", run.reads.slowest);
     assert_eq!(sink.wait_for("fallback", 5).await["tier"], "cool");
     assert_eq!(sink.wait_for("recovery", 5).await["tier"], "cool");
     let q = TradeQuery { accounts: vec![accounts()[0].clone()], ..Default::default() };
