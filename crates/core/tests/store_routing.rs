@@ -257,3 +257,35 @@ async fn warm_phase_is_cached_for_a_start_while_the_warm_tier_is_down() {
     let err = Store::open(&config).await.unwrap_err();
     assert!(err.to_string().contains("warm"), "{err}");
 }
+
+/// A writer keeping what the log subscriber prints.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phase_switch_is_logged() {
+    let mut spec = Spec::new(StorageMode::File);
+    spec.warm = true;
+    spec.store = "mode_poll_ms = 60000\n".into(); // this test reads the phase itself
+    let stack = Stack::new(spec).await;
+    let store = stack.store().await;
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    move_to(&stack.warm().await, StorageMode::DualWrite).await;
+    assert_eq!(store.refresh_mode().await.unwrap(), StorageMode::DualWrite);
+    let text = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+    assert!(text.contains("storage mode switched"), "{text}");
+    assert!(text.contains("from=file") && text.contains("to=dual_write"), "{text}");
+}
