@@ -309,7 +309,20 @@ async fn writes_whose_callers_stop_waiting_still_reach_every_tier() {
         };
         let _ = tokio::time::timeout(Duration::from_micros(u64::from(i % 7) * 50), write).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await; // the abandoned writes finish
+    // The abandoned writes finish in the background: wait until the files stop changing.
+    let legacy = stack.legacy().await;
+    let files = async || (legacy.account_positions(a).await.unwrap(), legacy.assets(a, None).await.unwrap());
+    let until = Instant::now() + Duration::from_secs(30);
+    let mut last = files().await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = files().await;
+        if now == last {
+            break;
+        }
+        assert!(Instant::now() < until, "the abandoned writes did not finish within 30 s");
+        last = now;
+    }
     settle(&store, 20).await;
     assert_tiers_equal(&stack).await;
 }
