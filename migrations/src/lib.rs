@@ -18,6 +18,7 @@ mod m20261130_000001_accounts_strategies;
 mod m20261130_000002_users;
 mod m20261130_000003_seed_roles;
 mod m20261130_000004_migration_state;
+mod m20261207_000005_migration_records;
 
 pub use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_users::Migration),
             Box::new(m20261130_000003_seed_roles::Migration),
             Box::new(m20261130_000004_migration_state::Migration),
+            Box::new(m20261207_000005_migration_records::Migration),
         ]
     }
 

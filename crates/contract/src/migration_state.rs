@@ -121,6 +121,33 @@ pub async fn checkpoints_clear_by_prefix<S: MigrationStateStore>(store: &S, _env
     assert!(store.checkpoints().await.expect("empty").is_empty());
 }
 
+/// Records are saved and replaced by key, read back verbatim (large, multi-line and non-ASCII
+/// text included), `None` when never saved; a bad key or an oversized value is refused and
+/// changes nothing.
+pub async fn records_are_kept_by_key<S: MigrationStateStore>(store: &S, _env: &WarmEnv) {
+    assert_eq!(store.record("source").await.expect("none"), None);
+    store.save_record("source", r#"{"legacy_dir":"/srv/缓存/_cache"}"#).await.expect("save");
+    store.save_record("formats:prod_a", "x").await.expect("save");
+    assert_eq!(
+        store.record("source").await.expect("read").as_deref(),
+        Some(r#"{"legacy_dir":"/srv/缓存/_cache"}"#)
+    );
+    // Larger than MySQL's TEXT (64 KiB).
+    let big: String = (0..20_000).map(|i| format!("{i:05}\n")).collect::<Vec<_>>().join(",\r\n");
+    assert!(big.len() > 100_000);
+    store.save_record("source", &big).await.expect("replace");
+    assert_eq!(store.record("source").await.expect("read"), Some(big.clone()));
+    assert_eq!(store.record("formats:prod_a").await.expect("read").as_deref(), Some("x"));
+    let err = store.save_record("", "v").await.expect_err("empty key");
+    assert_invalid(&err, "record key", "");
+    let err = store.save_record("a\nb", "v").await.expect_err("control");
+    assert_invalid(&err, "record key", "a\nb");
+    let huge = "v".repeat(tierstore_model::migration::MAX_RECORD_LEN + 1);
+    let err = store.save_record("source", &huge).await.expect_err("huge");
+    assert_invalid(&err, "record value", "4194305 bytes");
+    assert_eq!(store.record("source").await.expect("read"), Some(big));
+}
+
 /// `migration_state_contract!(module, setup)`: one test per check.
 #[macro_export]
 macro_rules! migration_state_contract {
@@ -134,6 +161,7 @@ macro_rules! migration_state_contract {
                 concurrent_moves_apply_once,
                 checkpoints_save_all_or_nothing,
                 checkpoints_clear_by_prefix,
+                records_are_kept_by_key,
             ]
         );
     };

@@ -77,6 +77,37 @@ impl Checkpoint {
     }
 }
 
+/// Longest migration record (JSON text the migration keeps: where the legacy files are, what
+/// the last backfill and verify found).
+pub const MAX_RECORD_LEN: usize = 4 * 1024 * 1024;
+
+/// Checks a migration record's key and value before anything is written: the key as a
+/// checkpoint unit (1 to 255 bytes, no control characters), the value at most
+/// [`MAX_RECORD_LEN`] bytes.
+pub fn check_record(key: &str, value: &str) -> Result<(), StoreError> {
+    check_record_key(key)?;
+    if value.len() > MAX_RECORD_LEN {
+        return Err(StoreError::invalid(
+            "record value",
+            format!("{} bytes", value.len()),
+            format!("longer than {MAX_RECORD_LEN} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a migration record's key (1 to 255 bytes, no control characters).
+pub fn check_record_key(key: &str) -> Result<(), StoreError> {
+    if key.is_empty() || key.len() > MAX_UNIT_LEN || key.chars().any(char::is_control) {
+        return Err(StoreError::invalid(
+            "record key",
+            key,
+            format!("must be 1 to {MAX_UNIT_LEN} bytes without control characters"),
+        ));
+    }
+    Ok(())
+}
+
 /// Who moves the phase, checked like a name: 1 to 100 characters, no control characters.
 pub fn check_actor(by: &str) -> Result<(), StoreError> {
     crate::account::check_name("by", by)

@@ -278,4 +278,13 @@ pub trait MigrationStateStore: Send + Sync {
 
     /// Removes every checkpoint whose unit starts with `prefix` (all with `""`); returns how many.
     async fn clear_checkpoints(&self, prefix: &str) -> Result<u64>;
+
+    /// A migration record: a named text (JSON by convention) the migration keeps beside its
+    /// checkpoints, e.g. where the legacy files are or what the last verify found. `None` when
+    /// never saved.
+    async fn record(&self, key: &str) -> Result<Option<String>>;
+
+    /// Saves a record, replacing the one of the same key (see
+    /// [`crate::migration::check_record`] for what is accepted).
+    async fn save_record(&self, key: &str, value: &str) -> Result<()>;
 }

@@ -383,3 +383,28 @@ pub mod checkpoint {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// Table `migration_records`.
+pub mod record {
+    use sea_orm::entity::prelude::*;
+
+    /// A row of `migration_records`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "migration_records")]
+    pub struct Model {
+        /// Column `key`.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        /// Column `value`.
+        #[sea_orm(column_type = "Text")]
+        pub value: String,
+        /// Column `updated_at`.
+        pub updated_at: DateTimeUtc,
+    }
+
+    /// No relations are navigated; joins are written where they are needed.
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -5,10 +5,10 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use tierstore_model::migration::check_actor;
+use tierstore_model::migration::{check_actor, check_record, check_record_key};
 use tierstore_model::{Checkpoint, MigrationStateStore, PhaseChange, Result, StorageMode, StoreError};
 
-use crate::entity::{checkpoint, migration_state, phase_log};
+use crate::entity::{checkpoint, migration_state, phase_log, record};
 use crate::rows::stored;
 use crate::store::WarmStore;
 
@@ -190,5 +190,30 @@ impl MigrationStateStore for WarmStore {
             Ok(removed)
         })
         .await
+    }
+
+    async fn record(&self, key: &str) -> Result<Option<String>> {
+        check_record_key(key)?;
+        Ok(self.run(record::Entity::find_by_id(key).one(&self.db)).await?.map(|r| r.value))
+    }
+
+    async fn save_record(&self, key: &str, value: &str) -> Result<()> {
+        check_record(key, value)?;
+        let row = record::ActiveModel {
+            key: Set(key.to_owned()),
+            value: Set(value.to_owned()),
+            updated_at: Set(self.now()),
+        };
+        self.run(
+            record::Entity::insert(row)
+                .on_conflict(
+                    OnConflict::column(record::Column::Key)
+                        .update_columns([record::Column::Value, record::Column::UpdatedAt])
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.db),
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -11,11 +11,12 @@ use tierstore_model::{
 use tierstore_testkit::{WarmDatabase, WarmEngine};
 use tierstore_warm::{WarmConfig, WarmStore};
 
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     "m20261130_000001_accounts_strategies",
     "m20261130_000002_users",
     "m20261130_000003_seed_roles",
     "m20261130_000004_migration_state",
+    "m20261207_000005_migration_records",
 ];
 
 fn config(db: &WarmDatabase) -> WarmConfig {
@@ -33,7 +34,7 @@ async fn up_down_up(engine: WarmEngine) {
     assert_eq!(status.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), MIGRATIONS);
     assert!(applied(&status).is_empty());
     let err = WarmStore::open(config(&db)).await.unwrap_err();
-    assert!(err.to_string().contains("4 migration(s) pending"), "{err}");
+    assert!(err.to_string().contains("5 migration(s) pending"), "{err}");
     assert!(err.to_string().contains("storectl schema up"), "{err}");
 
     assert_eq!(store.schema_up(None).await.unwrap(), MIGRATIONS);
@@ -44,9 +45,9 @@ async fn up_down_up(engine: WarmEngine) {
     assert!(store.schema_up(None).await.unwrap().is_empty());
     assert_eq!(opened.list_accounts(None).await.unwrap().len(), 1, "up twice changes no data");
 
-    assert_eq!(store.schema_down(Some(1)).await.unwrap(), ["m20261130_000004_migration_state"]);
+    assert_eq!(store.schema_down(Some(1)).await.unwrap(), ["m20261207_000005_migration_records"]);
     let reverted = store.schema_down(None).await.unwrap();
-    assert_eq!(reverted.len(), 3, "{reverted:?}");
+    assert_eq!(reverted.len(), 4, "{reverted:?}");
     assert!(applied(&store.schema_status().await.unwrap()).is_empty());
     assert!(store.schema_down(None).await.unwrap().is_empty(), "nothing left to revert");
     assert_eq!(store.schema_up(None).await.unwrap(), MIGRATIONS);
