@@ -101,6 +101,11 @@ impl KlineWriter<'_> {
         Ok(())
     }
 
+    /// Bars stored so far: those of every insert that has ended.
+    pub fn stored(&self) -> u64 {
+        self.written
+    }
+
     /// Ends the open insert, if any: its bars are stored when this returns.
     pub async fn flush(&mut self) -> Result<()> {
         if let Some(open) = self.open.take() {

@@ -20,6 +20,7 @@ pub mod config;
 pub mod cool;
 pub mod files;
 pub mod health;
+pub mod migration;
 pub mod outbox;
 pub mod storage;
 mod store;

@@ -292,6 +292,22 @@ struct Scan {
     len: u64,
 }
 
+/// How many records the outbox in `dir` holds pending, read without its lock (the process
+/// that owns it may be running) and without changing anything: `None` when `dir` holds no
+/// outbox. A record being appended at this moment may or may not be counted.
+pub fn pending_in(dir: &Path) -> Result<Option<u64>, StoreError> {
+    let log_path = dir.join(LOG);
+    let mut log = match File::open(&log_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(&log_path, "cannot open", &e)),
+    };
+    let (generation, _) = read_header(&mut log, &log_path)?;
+    let scan = scan(&mut log, &log_path)?;
+    let done = read_done(dir, generation)?;
+    Ok(Some((scan.offsets.len() as u64).saturating_sub(done)))
+}
+
 fn read_header(log: &mut File, path: &Path) -> Result<(u64, u64), StoreError> {
     let mut header = [0u8; HEADER as usize];
     log.seek(SeekFrom::Start(0)).map_err(|e| io_error(path, "cannot read", &e))?;

@@ -73,6 +73,20 @@ pub enum Tail {
     Report,
 }
 
+/// Where a journal reader stands between two rows: what [`JournalReader::resume`] needs to
+/// go on from there, e.g. in another process after the file grew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalPosition {
+    /// Bytes of the file consumed (the BOM, the header and whole rows with their terminators).
+    pub offset: u64,
+    /// The file line of the next byte.
+    pub line: u64,
+    /// Data rows consumed: the ordinal of the last one.
+    pub rows: u64,
+    /// The file's encoding.
+    pub encoding: Encoding,
+}
+
 /// Streams the trades of one account's journal in file order.
 #[derive(Debug)]
 pub struct JournalReader<R> {
@@ -90,6 +104,8 @@ pub struct JournalReader<R> {
     done: bool,
     /// Data rows read so far, readable or not: the ordinal of the last one.
     rows: u64,
+    /// Offset and line after the last whole record (an unterminated tail is not one).
+    whole: (u64, u64),
 }
 
 impl<R: BufRead> JournalReader<R> {
@@ -123,7 +139,42 @@ impl<R: BufRead> JournalReader<R> {
             unread_tail: None,
             done: false,
             rows: 0,
+            whole: (skip as u64, 1),
         })
+    }
+
+    /// Goes on reading a journal at `at` (from an earlier reader's [`JournalReader::position`]):
+    /// `source` must start at byte `at.offset` of the file. The header was checked then.
+    pub fn resume(
+        path: &Path,
+        source: R,
+        account: AccountId,
+        tz: chrono_tz::Tz,
+        tail: Tail,
+        at: JournalPosition,
+    ) -> Self {
+        JournalReader {
+            path: path.to_path_buf(),
+            account,
+            tz,
+            encoding: at.encoding,
+            records: RecordReader::new(source, at.line, at.offset),
+            rec: Record::default(),
+            tail,
+            header_checked: true,
+            header_eol: None,
+            row_eol: None,
+            unread_tail: None,
+            done: false,
+            rows: at.rows,
+            whole: (at.offset, at.line),
+        }
+    }
+
+    /// Where the reader stands: after the last whole row (or the header) it returned. Only
+    /// meaningful once the header was read, i.e. after a first call to `next_row`.
+    pub fn position(&self) -> JournalPosition {
+        JournalPosition { offset: self.whole.0, line: self.whole.1, rows: self.rows, encoding: self.encoding }
     }
 
     /// The detected encoding.
@@ -196,6 +247,7 @@ impl<R: BufRead> JournalReader<R> {
                     }
                 }
             }
+            self.whole = (self.records.offset(), self.records.line());
             if !self.header_checked {
                 self.header_checked = true;
                 self.header_eol = self.rec.terminator;
@@ -382,6 +434,43 @@ mod tests {
         assert!(e.starts_with("corrupt data in deal_hist.csv line 3: field 成交量 = \"abc\""), "{e}");
         let e = rows[1].1.as_ref().unwrap_err();
         assert!(e.starts_with("corrupt data in deal_hist.csv line 6: field 成交价 = \"-1\""), "{e}");
+    }
+
+    #[test]
+    fn a_reader_resumed_where_another_stopped_reads_the_rest_with_the_same_ordinals() {
+        let whole = format!(
+            "\u{feff}{HEAD}\r\n2024-10-10,09:31:05,000001.SZ,x,买入委托,\"a\r\nb\",10.52,100\r\n\
+             2024-10-10,09:31:06,600000.SH,y,卖出成交,,9.9,200\r\n2024-10-11,09:31:07,000001.SZ,x,买入委托,,10.5,300\r\n"
+        );
+        // The first reader sees the file while its third row is half written.
+        let cut = whole.find("2024-10-11").unwrap() + 12;
+        let account = AccountId::new("a").unwrap();
+        let tz = chrono_tz::Asia::Shanghai;
+        let path = Path::new("deal_hist.csv");
+        let mut first =
+            JournalReader::new(path, &whole.as_bytes()[..cut], account.clone(), tz, Tail::Leave).unwrap();
+        let mut seqs = Vec::new();
+        while let Some((_, row)) = first.next_row() {
+            seqs.push(row.unwrap().seq.unwrap());
+        }
+        assert_eq!(seqs, [1, 2]);
+        let at = first.position();
+        // Bytes: the 3-byte BOM, then everything up to the third row.
+        assert_eq!(at.offset as usize, whole.find("2024-10-11").unwrap());
+        assert_eq!((at.line, at.rows, at.encoding), (5, 2, Encoding::Utf8Bom));
+        let mut rest = JournalReader::resume(
+            path,
+            &whole.as_bytes()[at.offset as usize..],
+            account,
+            tz,
+            Tail::Leave,
+            at,
+        );
+        let (line, row) = rest.next_row().unwrap();
+        let t = row.unwrap();
+        assert_eq!((line, t.seq, t.volume.to_string().as_str()), (5, Some(3), "300"));
+        assert!(rest.next_row().is_none());
+        assert_eq!(rest.position().offset as usize, whole.len());
     }
 
     #[test]

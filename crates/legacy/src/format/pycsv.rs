@@ -121,6 +121,11 @@ impl<R: BufRead> RecordReader<R> {
         self.offset
     }
 
+    /// The line of the next unread byte.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// Reads the next record into `rec`; `Ok(false)` at the end of the stream.
     pub fn read(&mut self, rec: &mut Record) -> io::Result<bool> {
         rec.clear();
