@@ -53,6 +53,13 @@ enum Command {
     Params(cmd::params::ParamsArgs),
     /// Users: add, log in, lock/unlock, roles, permission checks.
     User(cmd::user::UserArgs),
+    /// The three-phase migration: init, backfill, switch, status.
+    Migrate(cmd::migrate::MigrateArgs),
+    /// Go back to an earlier phase (default: file, the Python program's files alone). Always
+    /// allowed and instant.
+    Rollback(cmd::migrate::RollbackArgs),
+    /// Compare every tier with the legacy files, field by field; exit 1 on any difference.
+    Verify(cmd::migrate::VerifyArgs),
 }
 
 /// The program: parses the process arguments, runs the command, returns the exit code
@@ -77,6 +84,9 @@ pub fn run() -> ExitCode {
             Command::Strategy(args) => cmd::strategy::run(cli.config.as_deref(), &args).await,
             Command::Params(args) => cmd::params::run(cli.config.as_deref(), &args).await,
             Command::User(args) => cmd::user::run(cli.config.as_deref(), &args).await,
+            Command::Migrate(args) => cmd::migrate::run(cli.config.as_deref(), &args).await,
+            Command::Rollback(args) => cmd::migrate::rollback(cli.config.as_deref(), &args).await,
+            Command::Verify(args) => cmd::migrate::verify(cli.config.as_deref(), &args).await,
         }
     });
     match result {

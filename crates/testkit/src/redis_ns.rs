@@ -51,6 +51,16 @@ impl RedisNamespace {
         }
         keys
     }
+
+    /// Deletes every key under the prefix: what a Redis restarted without persistence holds.
+    pub async fn wipe(&self) {
+        let client = redis::Client::open(self.url.as_str()).expect("redis url");
+        let mut c = client.get_multiplexed_async_connection().await.expect("redis connection");
+        let keys = self.keys().await;
+        for chunk in keys.chunks(500) {
+            let _: () = c.del(chunk).await.expect("DEL");
+        }
+    }
 }
 
 impl Drop for RedisNamespace {

@@ -4,6 +4,7 @@ pub mod account;
 pub mod gen_legacy;
 pub mod health;
 pub mod inspect;
+pub mod migrate;
 pub mod params;
 mod progress;
 pub mod schema;

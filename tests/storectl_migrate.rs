@@ -1,0 +1,400 @@
+//! The migration as an operator runs it — `storectl migrate init`, `backfill`, `verify`,
+//! `switch`, `rollback` — on a generated Chinese-Windows cache (GBK journals, CRLF), against
+//! real Redis, ClickHouse and a SQLite warm tier, each in a namespace of the test's own.
+
+#![allow(clippy::unwrap_used)] // a test that cannot set up should panic
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tierstore_model::{
+    AccountId, HeldDays, Kline, KlineStore, MigrationStateStore, PositionStore, StockCode, TradeDate,
+    TradeQuery, TradeStore,
+};
+use tierstore_testkit::{ClickhouseDatabase, RedisNamespace};
+
+mod support;
+
+struct Env {
+    _root: tempfile::TempDir,
+    cache: PathBuf,
+    config_path: PathBuf,
+    ns: RedisNamespace,
+    _ch: ClickhouseDatabase,
+}
+
+impl Env {
+    async fn new(dataset: &[&str]) -> Env {
+        let root = tempfile::tempdir().unwrap();
+        let cache = root.path().join("cache");
+        let mut args = vec!["gen-legacy", "--out", cache.to_str().unwrap(), "--windows", "--seed", "7"];
+        args.extend_from_slice(dataset);
+        let o = support::storectl(&args, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let ns = RedisNamespace::new().await;
+        let ch = ClickhouseDatabase::create().await;
+        let text = format!(
+            "[redis]\nurl = {:?}\nnamespace = {:?}\n[clickhouse]\nurl = {:?}\ndatabase = {:?}\n\
+             [warm]\nurl = {:?}\n[store]\noutbox_dir = {:?}\n",
+            ns.url(),
+            ns.prefix(),
+            ch.url(),
+            ch.name(),
+            format!("sqlite://{}?mode=rwc", root.path().join("warm.db").display()),
+            root.path().join("outbox").display().to_string(),
+        );
+        let config_path = root.path().join("tierstore.toml");
+        std::fs::write(&config_path, text).unwrap();
+        Env { _root: root, cache, config_path, ns, _ch: ch }
+    }
+
+    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = vec!["--config", self.config_path.to_str().unwrap()];
+        all.extend_from_slice(args);
+        all
+    }
+
+    /// Runs storectl with `--json`; returns the exit code and the JSON printed.
+    fn json(&self, args: &[&str]) -> (i32, Value) {
+        let mut all = self.args(args);
+        all.push("--json");
+        let o = support::storectl(&all, &[]);
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        let value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!("{args:?}: not JSON ({e}): {stdout}\nstderr: {}", String::from_utf8_lossy(&o.stderr))
+        });
+        (o.status.code().unwrap(), value)
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let (code, v) = self.json(args);
+        assert_eq!(code, 0, "{args:?}: {v:#}");
+        v
+    }
+
+    fn config(&self) -> tierstore::Config {
+        tierstore::Config::load(Some(&self.config_path)).unwrap()
+    }
+
+    fn journal(&self, account: &str) -> PathBuf {
+        self.cache.join(account).join("deal_hist.csv")
+    }
+
+    async fn cool(&self) -> tierstore_cool::CoolStore {
+        tierstore::cool::connect(&self.config()).await.unwrap()
+    }
+
+    async fn hot(&self) -> tierstore_hot::HotStore {
+        tierstore_hot::HotStore::connect(self.config().redis.unwrap()).await.unwrap()
+    }
+
+    async fn warm(&self) -> tierstore::warm::WarmStore {
+        tierstore::warm::open(&self.config()).await.unwrap()
+    }
+}
+
+fn account(s: &str) -> AccountId {
+    AccountId::new(s).unwrap()
+}
+
+/// Appends journal rows as the Python program on Windows writes them: GBK, CRLF, one write.
+fn append_rows(journal: &Path, rows: &[String]) {
+    let text: String = rows.iter().map(|r| format!("{r}\r\n")).collect();
+    let (bytes, _, bad) = encoding_rs::GBK.encode(&text);
+    assert!(!bad);
+    let mut f = std::fs::OpenOptions::new().append(true).open(journal).unwrap();
+    f.write_all(&bytes).unwrap();
+}
+
+fn row(i: u64) -> String {
+    format!(
+        "2024-06-03,10:{:02}:{:02},600000.SH,浦发银行,买入成交,迁移中,9.87,{}",
+        (i / 60) % 60,
+        i % 60,
+        100 * (i % 9 + 1)
+    )
+}
+
+fn differences(v: &Value) -> Vec<Value> {
+    v["differences"].as_array().unwrap().clone()
+}
+
+fn has(diffs: &[Value], check: impl Fn(&Value) -> bool) -> bool {
+    diffs.iter().any(check)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migrated_cache_verifies_and_every_injected_difference_is_reported_with_its_location() {
+    let env = Env::new(&[
+        "--accounts",
+        "2",
+        "--positions",
+        "8",
+        "--trades",
+        "400",
+        "--stocks",
+        "15",
+        "--days",
+        "40",
+    ])
+    .await;
+    // Two identical journal lines are two trades.
+    append_rows(&env.journal("prod_pwc"), &[row(1), row(1)]);
+
+    let init = env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    assert_eq!(init["accounts_created"], serde_json::json!(["prod_pwc", "test_pwc"]));
+    assert_eq!(init["phase"], "file");
+    let backfill = env.ok(&["migrate", "backfill"]);
+    assert_eq!(backfill["kinds"]["trades"]["rows"], 802);
+    assert_eq!(backfill["kinds"]["klines"]["rows"], 15 * 40);
+    assert_eq!(backfill["kinds"]["assets"]["rows"], 2 * 40);
+    let v = env.ok(&["verify", "--full"]);
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_eq!(v["kinds"]["trades"]["compared"], 802);
+    assert_eq!(v["kinds"]["klines"]["compared"], 600);
+    assert_eq!(v["kinds"]["assets"]["compared"], 80);
+    assert!(v["kinds"]["positions"]["compared"].as_u64().unwrap() >= 8, "{v:#}");
+
+    // A second backfill copies nothing again (unchanged units) and doubles nothing.
+    let again = env.ok(&["migrate", "backfill"]);
+    assert_eq!(again["kinds"]["klines"]["rows"], 0, "{again:#}");
+    assert_eq!(again["kinds"]["klines"]["unchanged"], 15);
+    assert_eq!(again["kinds"]["trades"]["rows"], 0);
+    assert_eq!(env.ok(&["verify"])["kinds"]["trades"]["compared"], 802);
+
+    // Inject: a changed price, a trade the database lacks, a bar only the database has, a
+    // changed held-days count.
+    let cool = env.cool().await;
+    let q = TradeQuery { accounts: vec![account("prod_pwc")], ..Default::default() };
+    let mut fifth = cool.trades(&q).await.unwrap().into_iter().find(|t| t.seq == Some(5)).unwrap();
+    fifth.price = tierstore_model::Price::new("price", fifth.price.get() + 0.01).unwrap();
+    cool.append_trades(&[fifth]).await.unwrap();
+    append_rows(&env.journal("test_pwc"), &[row(2)]);
+    let code: StockCode = {
+        let first = tierstore::migration::kline_files(&env.cache.join("_daily")).unwrap()[0].clone();
+        tierstore_legacy::format::klines::code_of(&first).unwrap().unwrap()
+    };
+    let p = |v: f64| tierstore_model::Price::new("price", v).unwrap();
+    let bar = Kline {
+        code,
+        date: TradeDate::from_ymd(2030, 1, 2).unwrap(),
+        open: p(10.0),
+        high: p(11.0),
+        low: p(9.5),
+        close: p(10.5),
+        volume: tierstore_model::Volume::new(1000),
+        amount: 10_250.0,
+    };
+    cool.write_klines(&[bar]).await.unwrap();
+    let hot = env.hot().await;
+    let held = hot.account_positions(&account("prod_pwc")).await.unwrap();
+    let (open_code, days) = held
+        .positions
+        .iter()
+        .find_map(|(c, p)| match p.held_days {
+            Some(HeldDays::Open(n)) => Some((*c, n)),
+            _ => None,
+        })
+        .unwrap();
+    hot.set_held_days(&account("prod_pwc"), &open_code, HeldDays::Open(days + 50)).await.unwrap();
+
+    let (code_exit, v) = env.json(&["verify"]);
+    assert_eq!(code_exit, 1, "{v:#}");
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["total_differences"], 4, "{v:#}");
+    let d = differences(&v);
+    let file = |d: &Value, end: &str| d["file"].as_str().unwrap().ends_with(end);
+    assert!(
+        has(&d, |d| d["kind"] == "trades"
+            && d["what"] == "differs"
+            && d["field"] == "price"
+            && d["line"] == 6
+            && file(d, "prod_pwc/deal_hist.csv")
+            && d["row"] == "ClickHouse trades (prod_pwc, 5)"),
+        "{v:#}"
+    );
+    assert!(
+        has(&d, |d| d["kind"] == "trades"
+            && d["what"] == "missing"
+            && d["line"] == 402
+            && file(d, "test_pwc/deal_hist.csv")
+            && d["row"] == "ClickHouse trades (test_pwc, 401)"),
+        "{v:#}"
+    );
+    assert!(
+        has(&d, |d| d["kind"] == "klines"
+            && d["what"] == "extra"
+            && d["row"] == format!("ClickHouse klines ({code}, 2030-01-02)").as_str()
+            && file(d, &format!("_daily/{code}.csv"))),
+        "{v:#}"
+    );
+    assert!(
+        has(&d, |d| d["kind"] == "positions"
+            && d["what"] == "differs"
+            && d["field"] == "held_days"
+            && d["line"].as_u64().is_some()
+            && file(d, "prod_pwc/held_days.json")
+            && d["db_value"] == format!("Open({})", days + 50).as_str()),
+        "{v:#}"
+    );
+    // db_first needs a passing full verify.
+    env.ok(&["migrate", "switch", "dual_write", "--by", "ops"]);
+    let (refused, r) = env.json(&["migrate", "switch", "db_first", "--by", "ops"]);
+    assert_eq!(refused, 1, "{r:#}");
+    assert!(r["error"].as_str().unwrap().contains("difference"), "{r:#}");
+
+    // Redis loses everything: each account is reported lost.
+    env.ns.wipe().await;
+    let (code_exit, v) = env.json(&["verify", "--tier", "hot"]);
+    assert_eq!(code_exit, 1, "{v:#}");
+    let d = differences(&v);
+    assert_eq!(d.len(), 2, "{v:#}");
+    for a in ["prod_pwc", "test_pwc"] {
+        assert!(has(&d, |d| d["what"] == "lost" && file(d, &format!("{a}/held_days.json"))), "{v:#}");
+    }
+    assert_eq!(v["full"], false);
+
+    // Rollback is always allowed and goes back to the files.
+    let back = env.ok(&["rollback", "--by", "ops", "--note", "test over"]);
+    assert_eq!((back["from"].as_str(), back["to"].as_str()), (Some("dual_write"), Some("file")));
+    let status = env.ok(&["migrate", "status"]);
+    assert_eq!(status["phase"], "file");
+    assert_eq!(status["history"].as_array().unwrap().len(), 2);
+    assert_eq!(status["last_verify"]["passed"], false);
+}
+
+fn backfill_process(env: &Env, batches: &[&str]) -> std::process::Child {
+    let mut args = env.args(&["migrate", "backfill"]);
+    args.extend_from_slice(batches);
+    let mut cmd = Command::new(support::storectl_binary());
+    cmd.args(&args).stdout(Stdio::null()).stderr(Stdio::piped());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TIERSTORE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Polls the warm tier's checkpoints until `ready` holds for them (at most 60 s).
+async fn wait_for_checkpoints(
+    warm: &tierstore::warm::WarmStore,
+    ready: impl Fn(&[tierstore_model::Checkpoint]) -> bool,
+) {
+    let started = Instant::now();
+    loop {
+        let cps = warm.checkpoints().await.unwrap();
+        if ready(&cps) {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "checkpoints never got there: {cps:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backfill_killed_at_three_points_and_rerun_loses_and_doubles_nothing() {
+    let env = Env::new(&[
+        "--accounts",
+        "2",
+        "--positions",
+        "10",
+        "--trades",
+        "3000",
+        "--stocks",
+        "120",
+        "--days",
+        "250",
+    ])
+    .await;
+    append_rows(&env.journal("prod_pwc"), &[row(3), row(3)]);
+    env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    let warm = env.warm().await;
+    let small = ["--trade-batch-rows", "100", "--kline-batch-rows", "1500"];
+    let count = |cps: &[tierstore_model::Checkpoint], prefix: &str| {
+        cps.iter().filter(|c| c.unit.starts_with(prefix)).count()
+    };
+    // 1. In the middle of a journal.
+    let mut child = backfill_process(&env, &small);
+    wait_for_checkpoints(&warm, |c| c.iter().any(|c| c.unit == "trades:prod_pwc" && c.line >= 300)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // 2. In the middle of the klines (after a resumed journal).
+    let mut child = backfill_process(&env, &small);
+    wait_for_checkpoints(&warm, |c| count(c, "klines:") >= 5).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let klines_before = count(&warm.checkpoints().await.unwrap(), "klines:");
+    assert!(klines_before < 120, "the second run was killed before the end");
+    // 3. Further into the klines.
+    let mut child = backfill_process(&env, &small);
+    wait_for_checkpoints(&warm, |c| count(c, "klines:") >= klines_before + 10).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let last = env.ok(&["migrate", "backfill"]);
+    assert!(
+        last["kinds"]["klines"]["unchanged"].as_u64().unwrap() >= (klines_before + 10) as u64,
+        "{last:#}"
+    );
+    let v = env.ok(&["verify", "--full"]);
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_eq!(v["kinds"]["trades"]["compared"], 6002);
+    assert_eq!(v["kinds"]["klines"]["compared"], 120 * 250);
+    // Nothing doubled: the stored rows (every version, before FINAL) are the row counts plus
+    // at most the re-sent ones, and the deduplicated count is exact.
+    let cool = env.cool().await;
+    let q = TradeQuery { accounts: vec![account("prod_pwc")], ..Default::default() };
+    let trades = cool.trades(&q).await.unwrap();
+    assert_eq!(trades.len(), 3002);
+    let dup: Vec<_> = trades.iter().filter(|t| t.seq == Some(3001) || t.seq == Some(3002)).collect();
+    assert_eq!(dup.len(), 2, "identical lines are two trades");
+    assert_eq!((dup[0].price, dup[0].volume, &dup[0].remark), (dup[1].price, dup[1].volume, &dup[1].remark));
+    // db_first is allowed once a full verify passed after the last backfill.
+    env.ok(&["migrate", "switch", "dual_write"]);
+    env.ok(&["migrate", "switch", "db_first"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_appended_while_backfill_copies_a_journal_are_caught_up() {
+    let env = Env::new(&[
+        "--accounts",
+        "1",
+        "--positions",
+        "5",
+        "--trades",
+        "20000",
+        "--stocks",
+        "5",
+        "--days",
+        "20",
+    ])
+    .await;
+    env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    let warm = env.warm().await;
+    let journal = env.journal("prod_pwc");
+    let mut child = backfill_process(&env, &["--trade-batch-rows", "200"]);
+    // Append while the copy runs, until its first checkpoint is saved, then a few more.
+    let mut appended = 0u64;
+    loop {
+        append_rows(&journal, &[row(appended)]);
+        appended += 1;
+        let cps = warm.checkpoints().await.unwrap();
+        if cps.iter().any(|c| c.unit == "trades:prod_pwc") {
+            break;
+        }
+        assert!(appended < 100_000);
+    }
+    for _ in 0..20 {
+        append_rows(&journal, &[row(appended)]);
+        appended += 1;
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let v = env.ok(&["verify", "--full"]);
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_eq!(v["kinds"]["trades"]["compared"], 20_000 + appended);
+}
