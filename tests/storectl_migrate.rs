@@ -19,7 +19,7 @@ use tierstore_testkit::{ClickhouseDatabase, RedisNamespace};
 mod support;
 
 struct Env {
-    _root: tempfile::TempDir,
+    root: tempfile::TempDir,
     cache: PathBuf,
     config_path: PathBuf,
     ns: RedisNamespace,
@@ -27,10 +27,18 @@ struct Env {
 }
 
 impl Env {
+    /// A Chinese-Windows cache (GBK journals, CRLF).
     async fn new(dataset: &[&str]) -> Env {
+        Env::with(true, dataset).await
+    }
+
+    async fn with(windows: bool, dataset: &[&str]) -> Env {
         let root = tempfile::tempdir().unwrap();
         let cache = root.path().join("cache");
-        let mut args = vec!["gen-legacy", "--out", cache.to_str().unwrap(), "--windows", "--seed", "7"];
+        let mut args = vec!["gen-legacy", "--out", cache.to_str().unwrap(), "--seed", "7"];
+        if windows {
+            args.push("--windows");
+        }
         args.extend_from_slice(dataset);
         let o = support::storectl(&args, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -48,7 +56,28 @@ impl Env {
         );
         let config_path = root.path().join("tierstore.toml");
         std::fs::write(&config_path, text).unwrap();
-        Env { _root: root, cache, config_path, ns, _ch: ch }
+        Env { root, cache, config_path, ns, _ch: ch }
+    }
+
+    /// Fresh engines (Redis namespace, ClickHouse database, SQLite warm tier) for the same
+    /// cache, as after a wipe.
+    async fn sibling(&self) -> Env {
+        let root = tempfile::tempdir().unwrap();
+        let ns = RedisNamespace::new().await;
+        let ch = ClickhouseDatabase::create().await;
+        let text = format!(
+            "[redis]\nurl = {:?}\nnamespace = {:?}\n[clickhouse]\nurl = {:?}\ndatabase = {:?}\n\
+             [warm]\nurl = {:?}\n[store]\noutbox_dir = {:?}\n",
+            ns.url(),
+            ns.prefix(),
+            ch.url(),
+            ch.name(),
+            format!("sqlite://{}?mode=rwc", root.path().join("warm.db").display()),
+            root.path().join("outbox").display().to_string(),
+        );
+        let config_path = root.path().join("tierstore.toml");
+        std::fs::write(&config_path, text).unwrap();
+        Env { root, cache: self.cache.clone(), config_path, ns, _ch: ch }
     }
 
     fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
@@ -397,4 +426,270 @@ async fn rows_appended_while_backfill_copies_a_journal_are_caught_up() {
     let v = env.ok(&["verify", "--full"]);
     assert_eq!(v["passed"], true, "{v:#}");
     assert_eq!(v["kinds"]["trades"]["compared"], 20_000 + appended);
+}
+
+/// Every file under `dir` by relative path, except the lock files the legacy tier leaves.
+fn files_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.file_name().unwrap() != tierstore_legacy::LOCK_FILE {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn assert_same_tree(source: &Path, exported: &Path) {
+    let a = files_under(source);
+    let b = files_under(exported);
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (path, bytes) in &a {
+        assert!(
+            bytes == &b[path],
+            "{} differs: source {} bytes, exported {} bytes; first difference at byte {:?}",
+            path.display(),
+            bytes.len(),
+            b[path].len(),
+            bytes.iter().zip(&b[path]).position(|(x, y)| x != y)
+        );
+    }
+}
+
+/// What CPython's `csv` and `json` modules read from a cache, as the Python program reads it.
+fn python_reads(cache: &Path, journal_encoding: &str) -> Value {
+    const SCRIPT: &str = r#"
+import csv, json, os, sys
+root, enc = sys.argv[1], sys.argv[2]
+n = {}
+for name in sorted(os.listdir(root)):
+    d = os.path.join(root, name)
+    if name == '_daily':
+        k = 0
+        for f in os.listdir(d):
+            if f != '_code_list.csv':
+                with open(os.path.join(d, f), newline='', encoding='utf-8') as fh:
+                    rows = list(csv.reader(fh))
+                    assert rows[0] == ['datetime', 'open', 'high', 'low', 'close', 'volume', 'amount'], rows[0]
+                    k += len(rows) - 1
+        n['klines'] = k
+        continue
+    with open(os.path.join(d, 'deal_hist.csv'), newline='', encoding=enc) as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ['日期', '时间', '代码', '名称', '类型', '注释', '成交价', '成交量'], rows[0]
+    n[name + ':trades'] = len(rows) - 1
+    with open(os.path.join(d, 'assets.csv'), newline='', encoding='utf-8') as fh:
+        n[name + ':assets'] = len(list(csv.reader(fh))) - 1
+    with open(os.path.join(d, 'held_days.json'), encoding='utf-8') as fh:
+        n[name + ':held_days'] = len(json.load(fh))
+print(json.dumps(n))
+"#;
+    let out = Command::new("python3")
+        .args(["-c", SCRIPT, cache.to_str().unwrap(), journal_encoding])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed to read the export as the Python program does ({e}); install it with `apt-get install python3`"));
+    assert!(out.status.success(), "python3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+async fn export_reproduces_the_source(windows: bool) {
+    let env = Env::with(
+        windows,
+        &["--accounts", "2", "--positions", "8", "--trades", "300", "--stocks", "12", "--days", "30"],
+    )
+    .await;
+    env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    env.ok(&["migrate", "backfill"]);
+    let out = env.root.path().join("exported");
+    let r = env.ok(&["export", "--to", out.to_str().unwrap()]);
+    assert_eq!(r["rows"]["trades"], 600);
+    assert_eq!(r["rows"]["klines"], 12 * 30);
+    assert_same_tree(&env.cache, &out);
+    let encoding = if windows { "gbk" } else { "utf-8-sig" };
+    let read = python_reads(&out, encoding);
+    assert_eq!(read["klines"], 360, "{read}");
+    for a in ["prod_pwc", "test_pwc"] {
+        assert_eq!(read[format!("{a}:trades")], 300, "{read}");
+        assert_eq!(read[format!("{a}:assets")], 30, "{read}");
+        assert!(read[format!("{a}:held_days")].as_u64().unwrap() >= 8, "{read}");
+    }
+    assert_eq!(read, python_reads(&env.cache, encoding));
+
+    // The values are the databases': a held-days count changed in Redis is what comes out.
+    let hot = env.hot().await;
+    let held = hot.account_positions(&account("test_pwc")).await.unwrap();
+    let (code, days) = held
+        .positions
+        .iter()
+        .find_map(|(c, p)| match p.held_days {
+            Some(HeldDays::Open(n)) => Some((*c, n)),
+            _ => None,
+        })
+        .unwrap();
+    hot.set_held_days(&account("test_pwc"), &code, HeldDays::Open(days + 700)).await.unwrap();
+    let again = env.root.path().join("exported-2");
+    env.ok(&["export", "--to", again.to_str().unwrap()]);
+    let (a, b) = (files_under(&env.cache), files_under(&again));
+    let changed: Vec<&PathBuf> = a.keys().filter(|p| a[*p] != b[*p]).collect();
+    assert_eq!(changed, [&PathBuf::from("test_pwc/held_days.json")]);
+    let text = String::from_utf8(b[&PathBuf::from("test_pwc/held_days.json")].clone()).unwrap();
+    assert!(text.contains(&(days + 700).to_string()), "{text}");
+    // A second export into a cache that is there is refused, and changes nothing.
+    let (code_exit, v) = env.json(&["export", "--to", out.to_str().unwrap()]);
+    assert_eq!(code_exit, 1, "{v:#}");
+    assert_same_tree(&env.cache, &out);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_of_a_windows_cache_is_byte_identical_and_python_reads_it() {
+    export_reproduces_the_source(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_of_a_linux_cache_is_byte_identical_and_python_reads_it() {
+    export_reproduces_the_source(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backup_wipe_restore_verifies_and_an_altered_backup_is_refused_before_anything_is_written() {
+    let env = Env::new(&[
+        "--accounts",
+        "2",
+        "--positions",
+        "8",
+        "--trades",
+        "500",
+        "--stocks",
+        "10",
+        "--days",
+        "40",
+    ])
+    .await;
+    env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    env.ok(&["migrate", "backfill"]);
+    env.ok(&["migrate", "switch", "dual_write", "--by", "ops", "--note", "before the backup"]);
+    let dir = env.root.path().join("backup");
+    let b = env.ok(&["backup", "--to", dir.to_str().unwrap(), "--klines"]);
+    let rows: std::collections::BTreeMap<String, u64> = b["manifest"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap().to_owned(), f["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(rows["trades.jsonl"], 1000);
+    assert_eq!(rows["assets.jsonl"], 80);
+    assert_eq!(rows["klines.jsonl"], 400);
+    assert_eq!(rows["positions.jsonl"], 2);
+
+    // Wiped: fresh engines. Restore, then verify against the same files.
+    let fresh = env.sibling().await;
+    let r = fresh.ok(&["restore", "--from", dir.to_str().unwrap()]);
+    assert_eq!(r["rows"]["trades.jsonl"], 1000);
+    assert_eq!(r["rows"]["klines.jsonl"], 400);
+    let v = fresh.ok(&["verify", "--full"]);
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_eq!(v["kinds"]["trades"]["compared"], 1000);
+    assert_eq!(v["kinds"]["klines"]["compared"], 400);
+    let status = fresh.ok(&["migrate", "status"]);
+    assert_eq!(status["phase"], "dual_write");
+    assert_eq!(status["history"][0]["note"], "before the backup");
+    // A second restore into the same engines is refused: they hold data now.
+    let (code, v) = fresh.json(&["restore", "--from", dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{v:#}");
+
+    // One flipped byte in the trades: refused naming the file; the engines stay empty.
+    for (file, cut) in [("trades.jsonl", false), ("klines.jsonl", true)] {
+        let bad = env.root.path().join(format!("bad-{file}"));
+        std::fs::create_dir_all(&bad).unwrap();
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, bad.join(p.file_name().unwrap())).unwrap();
+        }
+        let mut bytes = std::fs::read(bad.join(file)).unwrap();
+        if cut {
+            bytes.truncate(bytes.len() - 10);
+        } else {
+            let i = bytes.len() / 2;
+            bytes[i] ^= 0x01;
+        }
+        std::fs::write(bad.join(file), bytes).unwrap();
+        let empty = env.sibling().await;
+        let (code, v) = empty.json(&["restore", "--from", bad.to_str().unwrap()]);
+        assert_eq!(code, 2, "{v:#}");
+        let msg = v["error"].as_str().unwrap();
+        assert!(msg.contains(file), "{msg}");
+        assert!(msg.contains(if cut { "truncated" } else { "SHA-256" }), "{msg}");
+        assert!(empty.ns.keys().await.is_empty(), "nothing written to Redis");
+        let (code, _) = empty.json(&["migrate", "status"]);
+        assert_ne!(code, 0, "nothing written to the warm tier");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_rows_are_refused_by_file_and_line_and_skip_invalid_migrates_the_rest() {
+    let env = Env::new(&[
+        "--accounts",
+        "2",
+        "--positions",
+        "5",
+        "--trades",
+        "500",
+        "--stocks",
+        "4",
+        "--days",
+        "30",
+    ])
+    .await;
+    // A garbage journal line (ordinal 501, line 502) and a bar with a negative volume.
+    append_rows(&env.journal("prod_pwc"), &["garbage,line".to_owned()]);
+    let first_kline = tierstore::migration::kline_files(&env.cache.join("_daily")).unwrap()[0].clone();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&first_kline).unwrap();
+    f.write_all(b"20300102,10.0,10.5,9.8,10.2,-5,1000.0\r\n").unwrap();
+    drop(f);
+
+    let (code, v) = env.json(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    assert_eq!(code, 2, "{v:#}");
+    let errors = v["source_errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{v:#}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["path"].as_str().unwrap().ends_with("prod_pwc/deal_hist.csv") && e["line"] == 502),
+        "{v:#}"
+    );
+    let kline_name = first_kline.file_name().unwrap().to_str().unwrap();
+    assert!(
+        errors.iter().any(|e| e["path"].as_str().unwrap().ends_with(kline_name) && e["line"] == 32),
+        "{v:#}"
+    );
+    // Nothing was started: the next step says so.
+    let (code, v) = env.json(&["migrate", "backfill"]);
+    assert_eq!(code, 2, "{v:#}");
+    assert!(v["error"].as_str().unwrap().contains("migrate init"), "{v:#}");
+
+    let init = env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap(), "--skip-invalid"]);
+    assert_eq!(init["rejected"].as_array().unwrap().len(), 2);
+    let (code, _) = env.json(&["migrate", "backfill"]);
+    assert_eq!(code, 2, "backfill refuses too without --skip-invalid");
+    let b = env.ok(&["migrate", "backfill", "--skip-invalid"]);
+    assert_eq!(b["kinds"]["trades"]["rows"], 1000);
+    assert_eq!(b["kinds"]["klines"]["rows"], 4 * 30);
+    let v = env.ok(&["verify"]);
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_eq!(v["kinds"]["trades"]["rejected"], 1);
+    assert_eq!(v["kinds"]["klines"]["rejected"], 1);
+    assert_eq!(v["kinds"]["trades"]["compared"], 1000);
+
+    // A directory with nothing to migrate is an error, never a success that moved nothing.
+    let empty = env.root.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let other = env.sibling().await;
+    let (code, v) = other.json(&["migrate", "init", "--legacy-dir", empty.to_str().unwrap()]);
+    assert_eq!(code, 2, "{v:#}");
+    assert!(v["error"].as_str().unwrap().contains("nothing to migrate"), "{v:#}");
 }

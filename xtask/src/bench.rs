@@ -48,6 +48,14 @@ pub const BENCHES: &[(&str, &str, &str, &str, &[Service])] = &[
          own account_read beside it), a fill (journal row and position update) in dual_write and db_first",
         &[Service::Redis, Service::Clickhouse],
     ),
+    (
+        "migrate",
+        "tierstore",
+        "migrate_ops",
+        "the migration on 6.25 M bars and 300 k trades: init, kline_backfill (rows/s, peak RSS), \
+         trade_backfill, backfill_total, verify_full",
+        &[Service::Redis, Service::Clickhouse],
+    ),
 ];
 
 /// Runs the named benchmarks, or all of them.

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod chdb;
 pub mod ci;
 pub mod cmd;
+pub mod demo;
 pub mod fuzz;
 pub mod services;
 pub mod session;

@@ -15,6 +15,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
+    /// The migration end to end on local defaults: services up, a generated cache, init,
+    /// backfill, dual_write with live fills, verify, db_first, rollback, export; prints a summary.
+    Demo,
     /// Make Redis, MySQL/MariaDB, PostgreSQL and ClickHouse reachable for tests and demos.
     Services {
         #[command(subcommand)]
@@ -112,6 +115,7 @@ fn main() -> Result<()> {
     match cli.task {
         Task::Ci { keep_services } => xtask::ci::run(&xtask::ci::CiOptions { keep_services }),
         Task::Bench { names } => xtask::bench::run(&names),
+        Task::Demo => xtask::demo::run(),
         Task::Chdb => {
             let python = xtask::chdb::ensure()?;
             println!("export {}={}", xtask::chdb::ENV, python.display());

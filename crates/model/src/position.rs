@@ -42,21 +42,50 @@ impl HeldDays {
     }
 }
 
+/// A count, or `"closed"`. Not `null` for closed: inside an `Option<HeldDays>` (a position
+/// without a held-days entry) a `null` reads back as `None`, and a closed position would
+/// silently become one without an entry.
 impl serde::Serialize for HeldDays {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             HeldDays::Open(d) => s.serialize_u32(*d),
-            HeldDays::Closed => s.serialize_none(),
+            HeldDays::Closed => s.serialize_str("closed"),
         }
     }
 }
 
 impl<'de> serde::Deserialize<'de> for HeldDays {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Option::<u32>::deserialize(d)? {
-            Some(n) => HeldDays::Open(n),
-            None => HeldDays::Closed,
-        })
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = HeldDays;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a day count or \"closed\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<HeldDays, E> {
+                u32::try_from(v)
+                    .map(HeldDays::Open)
+                    .map_err(|_| E::custom(format!("held days {v} out of range")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<HeldDays, E> {
+                u32::try_from(v)
+                    .map(HeldDays::Open)
+                    .map_err(|_| E::custom(format!("held days {v} out of range")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<HeldDays, E> {
+                match v {
+                    "closed" => Ok(HeldDays::Closed),
+                    other => Err(E::custom(format!("held days {other:?}: expected a count or \"closed\""))),
+                }
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<HeldDays, E> {
+                Ok(HeldDays::Closed)
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<HeldDays, E> {
+                Ok(HeldDays::Closed)
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -140,6 +169,19 @@ pub enum IncrementOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closed_position_survives_json_and_differs_from_no_entry() {
+        let closed = Position { held_days: Some(HeldDays::Closed), max_price: None, min_price: None };
+        let none = Position { held_days: None, max_price: None, min_price: None };
+        let text = serde_json::to_string(&closed).unwrap();
+        assert_eq!(text, r#"{"held_days":"closed","max_price":null,"min_price":null}"#);
+        assert_eq!(serde_json::from_str::<Position>(&text).unwrap(), closed);
+        assert_eq!(serde_json::from_str::<Position>(&serde_json::to_string(&none).unwrap()).unwrap(), none);
+        assert_eq!(serde_json::from_str::<HeldDays>("7").unwrap(), HeldDays::Open(7));
+        assert!(serde_json::from_str::<HeldDays>("-1").is_err());
+        assert!(serde_json::from_str::<HeldDays>(r#""open""#).is_err());
+    }
 
     #[test]
     fn held_days_rejects_negative_counts() {

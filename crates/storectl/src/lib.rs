@@ -60,6 +60,16 @@ enum Command {
     Rollback(cmd::migrate::RollbackArgs),
     /// Compare every tier with the legacy files, field by field; exit 1 on any difference.
     Verify(cmd::migrate::VerifyArgs),
+    /// Write the databases back out as a SilverQuant cache, spelt as the source was.
+    Export(cmd::migrate::ExportArgs),
+    /// Import another SilverQuant cache: `migrate init` + `migrate backfill` from it.
+    Import(cmd::migrate::ImportArgs),
+    /// Back up the warm tables, positions, trades and asset curves (bars with --klines) with
+    /// a manifest of row counts and checksums.
+    Backup(cmd::migrate::BackupArgs),
+    /// Restore a backup into empty engines; a backup that does not match its manifest is
+    /// refused, naming the file, before anything is written.
+    Restore(cmd::migrate::RestoreArgs),
 }
 
 /// The program: parses the process arguments, runs the command, returns the exit code
@@ -87,6 +97,10 @@ pub fn run() -> ExitCode {
             Command::Migrate(args) => cmd::migrate::run(cli.config.as_deref(), &args).await,
             Command::Rollback(args) => cmd::migrate::rollback(cli.config.as_deref(), &args).await,
             Command::Verify(args) => cmd::migrate::verify(cli.config.as_deref(), &args).await,
+            Command::Export(args) => cmd::migrate::export(cli.config.as_deref(), &args).await,
+            Command::Import(args) => cmd::migrate::import(cli.config.as_deref(), &args).await,
+            Command::Backup(args) => cmd::migrate::backup(cli.config.as_deref(), &args).await,
+            Command::Restore(args) => cmd::migrate::restore(cli.config.as_deref(), &args).await,
         }
     });
     match result {

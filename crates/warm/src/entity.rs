@@ -9,7 +9,7 @@ pub mod account {
     use crate::money::DbMoney;
 
     /// A row of `accounts`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "accounts")]
     pub struct Model {
         /// Column `id`.
@@ -51,7 +51,7 @@ pub mod strategy {
     use sea_orm::entity::prelude::*;
 
     /// A row of `strategies`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "strategies")]
     pub struct Model {
         /// Column `code`.
@@ -94,7 +94,7 @@ pub mod binding {
     use crate::money::DbMoney;
 
     /// A row of `account_strategies`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "account_strategies")]
     pub struct Model {
         /// Column `account_id`.
@@ -127,7 +127,7 @@ pub mod param_version {
     use sea_orm::entity::prelude::*;
 
     /// A row of `strategy_params`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "strategy_params")]
     pub struct Model {
         /// Column `strategy_code`.
@@ -158,7 +158,7 @@ pub mod param_event {
     use sea_orm::entity::prelude::*;
 
     /// A row of `strategy_param_events`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "strategy_param_events")]
     pub struct Model {
         /// Column `strategy_code`.
@@ -190,7 +190,7 @@ pub mod user {
     use sea_orm::entity::prelude::*;
 
     /// A row of `users`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "users")]
     pub struct Model {
         /// Column `username`.
@@ -228,7 +228,7 @@ pub mod user_role {
     use sea_orm::entity::prelude::*;
 
     /// A row of `user_roles`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "user_roles")]
     pub struct Model {
         /// Column `username`.
@@ -251,7 +251,7 @@ pub mod role_permission {
     use sea_orm::entity::prelude::*;
 
     /// A row of `role_permissions`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "role_permissions")]
     pub struct Model {
         /// Column `role`.
@@ -274,7 +274,7 @@ pub mod session {
     use sea_orm::entity::prelude::*;
 
     /// A row of `user_sessions`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "user_sessions")]
     pub struct Model {
         /// Column `token_hash`.
@@ -302,7 +302,7 @@ pub mod migration_state {
     use sea_orm::entity::prelude::*;
 
     /// A row of `migration_state`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "migration_state")]
     pub struct Model {
         /// Column `id`.
@@ -328,7 +328,7 @@ pub mod phase_log {
     use sea_orm::entity::prelude::*;
 
     /// A row of `migration_phase_log`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "migration_phase_log")]
     pub struct Model {
         /// Column `seq`.
@@ -359,7 +359,7 @@ pub mod checkpoint {
     use sea_orm::entity::prelude::*;
 
     /// A row of `migration_checkpoints`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "migration_checkpoints")]
     pub struct Model {
         /// Column `unit`.
@@ -389,7 +389,7 @@ pub mod record {
     use sea_orm::entity::prelude::*;
 
     /// A row of `migration_records`.
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
     #[sea_orm(table_name = "migration_records")]
     pub struct Model {
         /// Column `key`.

@@ -16,6 +16,7 @@
 //! side. It knows nothing of Redis, ClickHouse or files.
 
 mod accounts;
+mod backup;
 mod config;
 mod entity;
 mod error;
@@ -27,5 +28,6 @@ mod store;
 mod strategies;
 mod users;
 
+pub use backup::BACKUP_TABLES;
 pub use config::{WarmBackend, WarmConfig};
 pub use store::{SchemaMigration, WarmStore};

@@ -10,8 +10,10 @@ use sea_orm::sea_query::{ArrayType, ColumnType, Nullable, Value, ValueType, Valu
 use sea_orm::{ColIdx, QueryResult, TryGetError, TryGetable};
 use tierstore_model::Money;
 
-/// A money value in an entity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+/// A money value in an entity (decimal text in JSON).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct DbMoney(pub Money);
 
 impl From<DbMoney> for Value {

@@ -132,7 +132,7 @@ pub async fn backfill(
     kinds.insert("trades".to_owned(), report);
 
     let t = Instant::now();
-    let mut report = copy_assets(m, &cool, &mut rejects).await?;
+    let mut report = copy_assets(m, &cool, opts.skip_invalid, &mut rejects).await?;
     report.seconds = t.elapsed().as_secs_f64();
     kinds.insert("assets".to_owned(), report);
 
@@ -407,7 +407,12 @@ fn read_journal(
 }
 
 /// Each account's asset curve, unless unchanged since its checkpoint.
-async fn copy_assets(m: &Migration, cool: &CoolStore, rejects: &mut Vec<Rejected>) -> Result<UnitReport> {
+async fn copy_assets(
+    m: &Migration,
+    cool: &CoolStore,
+    skip_invalid: bool,
+    rejects: &mut Vec<Rejected>,
+) -> Result<UnitReport> {
     let mut report = UnitReport::default();
     for (account, dir) in &m.source.accounts {
         let path = dir.join(ASSETS);
@@ -428,7 +433,11 @@ async fn copy_assets(m: &Migration, cool: &CoolStore, rejects: &mut Vec<Rejected
             continue;
         }
         let (file, errors) = AssetFile::parse_lenient(&path, &bytes, account)?;
-        // The inspection refused to start on errors unless they may be skipped.
+        // The inspection refused to start on errors unless they may be skipped; a file
+        // rewritten badly since is refused here, before any of it is sent.
+        if !skip_invalid && let Some(e) = errors.first() {
+            return Err(e.clone());
+        }
         rejects.extend(errors.into_iter().map(|e| rejected_of(e, &path)));
         for chunk in file.points.chunks(10_000) {
             cool.record_assets(chunk).await?;

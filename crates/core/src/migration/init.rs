@@ -10,6 +10,7 @@ use tierstore_model::{
     StoreError,
 };
 
+use super::formats;
 use super::inspection::{self, Inspection};
 use super::records::Rejected;
 use super::{MigrationError, ProgressHandle, Source};
@@ -114,6 +115,11 @@ pub async fn init(
             Err(e) => return Err(e.into()),
         }
     }
+    let formats = {
+        let source = source.clone();
+        super::blocking(move || formats::capture(&source)).await?
+    };
+    formats.record(&warm).await?;
     inspected.record(&warm).await?;
     source.record(&warm).await?;
     let phase = warm.phase().await?;

@@ -12,6 +12,9 @@
 //! can run the next step.
 
 mod backfill;
+mod backup;
+mod export;
+mod formats;
 mod init;
 mod inspection;
 mod phase;
@@ -20,6 +23,10 @@ mod source;
 mod verify;
 
 pub use backfill::{BackfillOptions, BackfillReport, UnitReport, backfill};
+pub use backup::{
+    BackupFile, BackupReport, MANIFEST, Manifest, RestoreReport, backup, check_backup, restore,
+};
+pub use export::{ExportReport, export};
 pub use init::{InitOptions, InitReport, init};
 pub use inspection::kline_files;
 pub use phase::{CheckpointKind, MigrationStatus, OutboxDepth, rollback};
@@ -73,6 +80,9 @@ pub enum MigrationError {
     /// The step cannot run in this state (e.g. `db_first` without a passing full verify).
     #[error("{0}")]
     Refused(String),
+    /// No migration was started here (`init` has not run against this warm tier).
+    #[error("{0}")]
+    NotStarted(String),
     /// A worker of the step failed (a defect): nothing after the last checkpoint counts.
     #[error("{0}")]
     Failed(String),
@@ -115,7 +125,23 @@ pub struct Migration {
 impl Migration {
     /// Opens the migration `init` started: refuses, saying what to run, if there is none.
     pub async fn open(config: &Config) -> std::result::Result<Self, MigrationError> {
-        let warm = crate::warm::open(config).await?;
+        let not_started = || {
+            MigrationError::NotStarted(
+                "no migration has been started here: run `storectl migrate init --legacy-dir DIR` first"
+                    .into(),
+            )
+        };
+        let warm = match crate::warm::open(config).await {
+            Ok(w) => w,
+            Err(e) => {
+                // A warm tier without any schema is one `init` has not prepared yet.
+                let status = crate::warm::connect(config).await?.schema_status().await?;
+                if status.iter().all(|m| !m.applied) {
+                    return Err(not_started());
+                }
+                return Err(e.into());
+            }
+        };
         let source = Source::recorded(&warm).await?.ok_or_else(|| {
             MigrationError::Refused(
                 "no migration has been started here: run `storectl migrate init --legacy-dir DIR` first"

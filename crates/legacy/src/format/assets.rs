@@ -27,6 +27,11 @@ impl AssetFile {
         AssetFile { points: Vec::new(), eol, bom: false }
     }
 
+    /// A curve of `points` in that order, spelt with `eol` (and a BOM if `bom`).
+    pub fn spelt(points: Vec<AssetPoint>, eol: Eol, bom: bool) -> Self {
+        AssetFile { points, eol, bom }
+    }
+
     /// Parses every row; rows that cannot be read are returned beside the good ones, each an
     /// error naming the file and line.
     pub fn parse_lenient(

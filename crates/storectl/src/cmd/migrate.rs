@@ -110,6 +110,59 @@ pub struct RollbackArgs {
     json: bool,
 }
 
+/// Arguments of `storectl export`.
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// Where to write the cache (absent or empty).
+    #[arg(long, value_name = "DIR")]
+    to: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `storectl import`.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The SilverQuant cache to import (strategy directories and `_daily`).
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+    /// The kline folder, if not `<DIR>/_daily`.
+    #[arg(long, value_name = "DIR")]
+    daily_dir: Option<PathBuf>,
+    /// Import around unreadable rows, listing them as rejected, instead of refusing.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `storectl backup`.
+#[derive(clap::Args)]
+pub struct BackupArgs {
+    /// Where to write the backup (absent or empty).
+    #[arg(long, value_name = "DIR")]
+    to: PathBuf,
+    /// Include the bars (large).
+    #[arg(long)]
+    klines: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `storectl restore`.
+#[derive(clap::Args)]
+pub struct RestoreArgs {
+    /// The backup directory (with its manifest.json).
+    #[arg(long, value_name = "DIR")]
+    from: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Arguments of `storectl verify`.
 #[derive(clap::Args)]
 pub struct VerifyArgs {
@@ -410,4 +463,105 @@ pub async fn verify(config_path: Option<&Path>, args: &VerifyArgs) -> Result<Exi
         );
     }
     Ok(if r.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Runs `storectl export`.
+pub async fn export(config_path: Option<&Path>, args: &ExportArgs) -> Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    let m = match open(&config, args.json).await? {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    let progress = bars(args.json);
+    progress.stage("rows", 0);
+    let r = migration::export(&m, &args.to, &progress).await;
+    progress.done();
+    match r {
+        Err(e) => failed(e, args.json),
+        Ok(r) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "exported {} file(s) to {} in {:.2} s: {:?}",
+                    r.files,
+                    r.dir.display(),
+                    r.seconds,
+                    r.rows
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs `storectl import`: `migrate init` and `migrate backfill` from another cache.
+pub async fn import(config_path: Option<&Path>, args: &ImportArgs) -> Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    let opts = InitOptions {
+        legacy_dir: args.from.clone(),
+        daily_dir: args.daily_dir.clone(),
+        skip_invalid: args.skip_invalid,
+    };
+    let init = match migration::init(&config, &opts, &bars(args.json)).await {
+        Ok(r) => r,
+        Err(e) => return failed(e, args.json),
+    };
+    let m = match open(&config, args.json).await? {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    let opts = BackfillOptions { skip_invalid: args.skip_invalid, ..BackfillOptions::default() };
+    match migration::backfill(&m, &opts, &bars(args.json)).await {
+        Err(e) => failed(e, args.json),
+        Ok(r) => {
+            if args.json {
+                println!("{}", serde_json::json!({ "init": init, "backfill": r }));
+            } else {
+                for (kind, u) in &r.kinds {
+                    println!("{kind:<10} {:>10} rows imported", u.rows);
+                }
+                println!("accounts: {} created; done in {:.2} s", init.accounts_created.len(), r.seconds);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs `storectl backup`.
+pub async fn backup(config_path: Option<&Path>, args: &BackupArgs) -> Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    match migration::backup(&config, &args.to, args.klines, &bars(args.json)).await {
+        Err(e) => failed(e, args.json),
+        Ok(r) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                for f in &r.manifest.files {
+                    println!("{:<16} {:>10} rows {:>12} bytes  sha256 {}", f.name, f.rows, f.bytes, f.sha256);
+                }
+                println!("backup written to {} in {:.2} s", r.dir.display(), r.seconds);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs `storectl restore`.
+pub async fn restore(config_path: Option<&Path>, args: &RestoreArgs) -> Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    match migration::restore(&config, &args.from).await {
+        Err(e) => failed(e, args.json),
+        Ok(r) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                for (file, rows) in &r.rows {
+                    println!("{file:<16} {rows:>10} rows restored");
+                }
+                println!("restored in {:.2} s (next: storectl verify --full)", r.seconds);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
