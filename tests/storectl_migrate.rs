@@ -273,7 +273,16 @@ async fn a_migrated_cache_verifies_and_every_injected_difference_is_reported_wit
     env.ok(&["migrate", "switch", "dual_write", "--by", "ops"]);
     let (refused, r) = env.json(&["migrate", "switch", "db_first", "--by", "ops"]);
     assert_eq!(refused, 1, "{r:#}");
-    assert!(r["error"].as_str().unwrap().contains("difference"), "{r:#}");
+    assert!(
+        r["error"].as_str().unwrap().contains("db_first needs a full verify made in dual_write"),
+        "{r:#}"
+    );
+    // In dual_write, a full verify that finds the differences refuses it too, naming them.
+    let (code_exit, _) = env.json(&["verify"]);
+    assert_eq!(code_exit, 1);
+    let (refused, r) = env.json(&["migrate", "switch", "db_first", "--by", "ops"]);
+    assert_eq!(refused, 1, "{r:#}");
+    assert!(r["error"].as_str().unwrap().contains("found 4 difference(s)"), "{r:#}");
 
     // Redis loses everything: each account is reported lost.
     env.ns.wipe().await;
@@ -382,9 +391,20 @@ async fn backfill_killed_at_three_points_and_rerun_loses_and_doubles_nothing() {
     let dup: Vec<_> = trades.iter().filter(|t| t.seq == Some(3001) || t.seq == Some(3002)).collect();
     assert_eq!(dup.len(), 2, "identical lines are two trades");
     assert_eq!((dup[0].price, dup[0].volume, &dup[0].remark), (dup[1].price, dup[1].volume, &dup[1].remark));
-    // db_first is allowed once a full verify passed after the last backfill.
+    // db_first needs a full verify made in dual_write: the one above ran in file, when the
+    // Python program could still write rows no backfill copied.
     env.ok(&["migrate", "switch", "dual_write"]);
-    env.ok(&["migrate", "switch", "db_first"]);
+    let (code, r) = env.json(&["migrate", "switch", "db_first"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert!(r["error"].as_str().unwrap().contains("made in dual_write"), "{r:#}");
+    // A partial verify is not enough either.
+    env.ok(&["verify", "--sample", "3"]);
+    let (code, r) = env.json(&["migrate", "switch", "db_first"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert!(r["error"].as_str().unwrap().contains("partial"), "{r:#}");
+    env.ok(&["verify", "--full"]);
+    let moved = env.ok(&["migrate", "switch", "db_first"]);
+    assert_eq!(moved["to"], "db_first");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -692,4 +712,67 @@ async fn bad_rows_are_refused_by_file_and_line_and_skip_invalid_migrates_the_res
     let (code, v) = other.json(&["migrate", "init", "--legacy-dir", empty.to_str().unwrap()]);
     assert_eq!(code, 2, "{v:#}");
     assert!(v["error"].as_str().unwrap().contains("nothing to migrate"), "{v:#}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_half_written_row_is_a_difference_until_finished_and_an_edited_journal_stops_the_resume() {
+    let env = Env::new(&[
+        "--accounts",
+        "1",
+        "--positions",
+        "3",
+        "--trades",
+        "300",
+        "--stocks",
+        "2",
+        "--days",
+        "10",
+    ])
+    .await;
+    env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    env.ok(&["migrate", "backfill"]);
+    let journal = env.journal("prod_pwc");
+    // The Python program is writing row 301 (line 302): half of it is on disk.
+    let (half, _, _) = encoding_rs::GBK.encode("2024-06-03,10:00:00,600000.SH,浦发银行,买入成交,,9.87,1");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&journal).unwrap();
+    f.write_all(&half).unwrap();
+    drop(f);
+    let b = env.ok(&["migrate", "backfill"]);
+    assert_eq!(b["kinds"]["trades"]["rows"], 0, "a row without its terminator is not a row yet");
+    let (code, v) = env.json(&["verify"]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = differences(&v);
+    assert_eq!(d.len(), 1, "{v:#}");
+    assert_eq!((d[0]["what"].as_str(), d[0]["line"].as_u64()), (Some("unreadable"), Some(302)));
+    assert!(d[0]["file_value"].as_str().unwrap().contains("no line terminator"), "{v:#}");
+    // The row is finished: the next backfill copies it from where it stopped.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&journal).unwrap();
+    f.write_all(b"00\r\n").unwrap();
+    drop(f);
+    let b = env.ok(&["migrate", "backfill"]);
+    assert_eq!(b["kinds"]["trades"]["rows"], 1, "{b:#}");
+    let v = env.ok(&["verify"]);
+    assert_eq!(v["kinds"]["trades"]["compared"], 301);
+    let cool = env.cool().await;
+    let q = TradeQuery { accounts: vec![account("prod_pwc")], ..Default::default() };
+    let last = cool.trades(&q).await.unwrap().into_iter().find(|t| t.seq == Some(301)).unwrap();
+    assert_eq!(last.volume.get(), 100);
+
+    // Row 10's volume edited in place, before the checkpoint: the resume refuses, naming the
+    // file, and copies nothing more.
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(bytes.windows(2).enumerate().filter(|(_, w)| w == b"\r\n").map(|(i, _)| i + 2))
+        .collect();
+    let end_of_row_10 = starts[11] - 2;
+    let volume_start = bytes[..end_of_row_10].iter().rposition(|b| *b == b',').unwrap() + 1;
+    bytes[volume_start] = if bytes[volume_start] == b'9' { b'8' } else { bytes[volume_start] + 1 };
+    std::fs::write(&journal, &bytes).unwrap();
+    append_rows(&journal, &[row(9)]);
+    let (code, v) = env.json(&["migrate", "backfill"]);
+    assert_eq!(code, 2, "{v:#}");
+    let msg = v["error"].as_str().unwrap();
+    assert!(msg.contains("prod_pwc/deal_hist.csv") && msg.contains("edited or truncated"), "{msg}");
+    let cp = env.warm().await.checkpoint("trades:prod_pwc").await.unwrap().unwrap();
+    assert_eq!((cp.line, cp.rows), (301, 301), "the checkpoint did not move");
 }

@@ -111,7 +111,14 @@ pub async fn backfill(
     let mut rejects = Vec::new();
 
     let t = Instant::now();
-    let mut report = copy_positions(m, &hot).await?;
+    // Once strategy code writes Redis too (dual_write, db_first), the store keeps it in step
+    // with the files; seeding it here could overwrite a write made meanwhile.
+    let mut report = if m.warm.phase().await? == tierstore_model::StorageMode::File {
+        copy_positions(m, &hot).await?
+    } else {
+        tracing::info!("positions not copied: in this phase the store keeps Redis in step with the files");
+        UnitReport::default()
+    };
     report.seconds = t.elapsed().as_secs_f64();
     kinds.insert("positions".to_owned(), report);
 
@@ -144,11 +151,17 @@ pub async fn backfill(
     report.seconds = t.elapsed().as_secs_f64();
     kinds.insert("klines".to_owned(), report);
 
-    // What the inspection rejected is left out too, whether or not this run read the file.
-    let mut all: Vec<Rejected> = inspected.errors;
+    // What the inspection rejected is left out too, whether or not this run read the file;
+    // rows rejected now (written after the inspection) join the rejects report verify reads.
+    let mut all: Vec<Rejected> = inspected.errors.clone();
     all.extend(rejects);
     all.sort();
     all.dedup();
+    if all.len() != inspected.errors.len() {
+        let mut report = inspected;
+        report.errors = all.clone();
+        report.record(&m.warm).await?;
+    }
     let record = BackfillRecord {
         finished_at: chrono::Utc::now(),
         rows: kinds.iter().map(|(k, r)| (k.clone(), r.rows)).collect(),
@@ -224,7 +237,10 @@ async fn copy_journal(
     let mut sent = 0u64;
     // Each pass reads to the end of the file as it is; rows appended meanwhile are read by
     // the next. Stop when a pass finds none (or after many passes: a writer that never pauses).
-    for _pass in 0..100 {
+    for pass in 0..100 {
+        if pass == 99 {
+            tracing::warn!(account = %account, "the journal kept growing through 100 passes; the rest waits for the next backfill");
+        }
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<JournalChunk>>(2);
         let reader = {
             let (path, account, tz) = (path.to_path_buf(), account.clone(), m.config.timezone);
@@ -432,7 +448,14 @@ async fn copy_assets(
             report.unchanged += 1;
             continue;
         }
-        let (file, errors) = AssetFile::parse_lenient(&path, &bytes, account)?;
+        let (file, errors) = match AssetFile::parse_lenient(&path, &bytes, account) {
+            Ok(parsed) => parsed,
+            Err(e) if skip_invalid => {
+                rejects.push(rejected_of(e, &path));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         // The inspection refused to start on errors unless they may be skipped; a file
         // rewritten badly since is refused here, before any of it is sent.
         if !skip_invalid && let Some(e) = errors.first() {

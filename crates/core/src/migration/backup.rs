@@ -242,6 +242,16 @@ pub fn check_backup(from: &Path) -> std::result::Result<Manifest, MigrationError
         )
         .into());
     }
+    for name in [WARM, POSITIONS, TRADES, ASSETS] {
+        if !manifest.files.iter().any(|f| f.name == name) {
+            return Err(StoreError::corrupt(
+                &path,
+                None,
+                format!("does not list {name}, which every backup has"),
+            )
+            .into());
+        }
+    }
     for f in &manifest.files {
         if ![WARM, POSITIONS, TRADES, ASSETS, KLINES].contains(&f.name.as_str()) {
             return Err(
@@ -262,6 +272,7 @@ pub fn check_backup(from: &Path) -> std::result::Result<Manifest, MigrationError
             .into());
         }
         let mut hash = Sha256::new();
+        let mut lines = 0u64;
         let mut file = std::fs::File::open(&p).map_err(|e| io(&p, "cannot open", &e))?;
         let mut buf = vec![0u8; 1 << 20];
         loop {
@@ -270,6 +281,7 @@ pub fn check_backup(from: &Path) -> std::result::Result<Manifest, MigrationError
                 break;
             }
             hash.update(&buf[..n]);
+            lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
         }
         let got = hex(&hash.finalize());
         if got != f.sha256 {
@@ -277,6 +289,14 @@ pub fn check_backup(from: &Path) -> std::result::Result<Manifest, MigrationError
                 &p,
                 None,
                 format!("SHA-256 {got} differs from the manifest's {}: the file was altered; nothing was restored", f.sha256),
+            )
+            .into());
+        }
+        if f.name != WARM && lines != f.rows {
+            return Err(StoreError::corrupt(
+                &p,
+                None,
+                format!("holds {lines} rows, the manifest says {}; nothing was restored", f.rows),
             )
             .into());
         }
@@ -341,18 +361,27 @@ pub async fn restore(config: &Config, from: &Path) -> std::result::Result<Restor
             "Redis holds this namespace already; restore writes only into empty engines".into(),
         ));
     }
+    let warm_path = from.join(WARM);
+    let text = std::fs::read_to_string(&warm_path).map_err(|e| io(&warm_path, "cannot read", &e))?;
+    let tables: BTreeMap<String, Vec<serde_json::Value>> = serde_json::from_str(text.trim_end())
+        .map_err(|e| StoreError::corrupt(&warm_path, Some(1), format!("not the warm tables: {e}")))?;
     let one = TradeQuery { limit: Some(1), ..Default::default() };
     if !cool.trades(&one).await?.is_empty() || !cool.kline_codes().await?.is_empty() {
         return Err(MigrationError::Refused(
             "ClickHouse holds trades or bars; restore writes only into empty engines".into(),
         ));
     }
+    for row in tables.get("accounts").map(Vec::as_slice).unwrap_or_default() {
+        let Some(id) = row.get("id").and_then(|v| v.as_str()) else { continue };
+        let id = AccountId::new(id).map_err(|e| e.at(&warm_path, 1))?;
+        if !cool.assets(&id, None).await?.is_empty() {
+            return Err(MigrationError::Refused(format!(
+                "ClickHouse holds asset points of {id}; restore writes only into empty engines"
+            )));
+        }
+    }
 
     let mut rows = BTreeMap::new();
-    let warm_path = from.join(WARM);
-    let text = std::fs::read_to_string(&warm_path).map_err(|e| io(&warm_path, "cannot read", &e))?;
-    let tables: BTreeMap<String, Vec<serde_json::Value>> = serde_json::from_str(text.trim_end())
-        .map_err(|e| StoreError::corrupt(&warm_path, Some(1), format!("not the warm tables: {e}")))?;
     rows.insert(WARM.to_owned(), warm.restore_tables(&tables).await?);
 
     let mut states: Vec<(AccountId, AccountPositions)> = Vec::new();

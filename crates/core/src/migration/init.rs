@@ -76,13 +76,16 @@ pub async fn init(
     let warm_migrations = warm.schema_up(None).await?;
     let warm = crate::warm::open(config).await?;
     if let Some(before) = Source::recorded(&warm).await?
-        && before != source
+        && (before.legacy_dir != source.legacy_dir || before.daily_dir != source.daily_dir)
     {
         return Err(MigrationError::Refused(format!(
-            "a migration from {} is already recorded here; this one names {}. Roll back and start \
-             over on a fresh warm database to migrate another cache",
+            "a migration from {} (klines {}) is already recorded here; this one names {} (klines {}). \
+             Run init again with the same directories to take in new strategy directories; to migrate \
+             another cache, start over on a fresh warm database",
             before.legacy_dir.display(),
-            source.legacy_dir.display()
+            before.daily_dir.as_deref().map_or("none".into(), |d| d.display().to_string()),
+            source.legacy_dir.display(),
+            source.daily_dir.as_deref().map_or("none".into(), |d| d.display().to_string())
         )));
     }
     let cool = crate::cool::connect(config).await?;

@@ -156,8 +156,15 @@ pub(crate) fn refresh(
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    });
+        let mut all = Vec::new();
+        for h in handles {
+            match h.join() {
+                Ok(found) => all.extend(found),
+                Err(_) => return Err(StoreError::invalid("inspection", "", "an inspection worker failed")),
+            }
+        }
+        Ok(all)
+    })?;
     progress.done();
     now.errors.extend(found);
     now.errors.sort();

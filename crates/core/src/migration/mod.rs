@@ -142,12 +142,7 @@ impl Migration {
                 return Err(e.into());
             }
         };
-        let source = Source::recorded(&warm).await?.ok_or_else(|| {
-            MigrationError::Refused(
-                "no migration has been started here: run `storectl migrate init --legacy-dir DIR` first"
-                    .into(),
-            )
-        })?;
+        let source = Source::recorded(&warm).await?.ok_or_else(not_started)?;
         let legacy = LegacyStore::open(source.legacy_config(config)).await?;
         Ok(Migration { config: config.clone(), warm, source, legacy })
     }

@@ -69,7 +69,25 @@ impl Migration {
                         .into(),
                 ));
             };
+            // Rows the Python program wrote before dual_write reach the databases only through a
+            // backfill; a verify made in dual_write saw them all (writes since go to both).
+            let since = self
+                .warm
+                .phase_history()
+                .await?
+                .into_iter()
+                .rev()
+                .find(|c| c.to == StorageMode::DualWrite)
+                .map(|c| c.at);
             match verify {
+                Some(v) if v.phase != StorageMode::DualWrite || since.is_some_and(|s| v.at < s) => {
+                    return Err(MigrationError::Refused(format!(
+                        "db_first needs a full verify made in dual_write (the last one, at {}, ran in {}): \
+                         the files may have taken rows before the switch that no backfill copied. Run \
+                         `storectl migrate backfill`, then `storectl verify --full`",
+                        v.at, v.phase
+                    )));
+                }
                 Some(v) if v.full && v.passed && v.at >= backfill.finished_at => {}
                 Some(v) if v.at < backfill.finished_at => {
                     return Err(MigrationError::Refused(format!(

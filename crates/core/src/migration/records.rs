@@ -56,6 +56,8 @@ pub struct VerifyRecord {
     pub rows: u64,
     /// Differences found.
     pub differences: u64,
+    /// The phase while it ran.
+    pub phase: tierstore_model::StorageMode,
 }
 
 pub(crate) async fn load<T: DeserializeOwned>(

@@ -160,6 +160,12 @@ impl Findings {
         }
     }
 
+    /// Whether another difference would still be listed (finding its line costs a read of
+    /// the file, worth it only then).
+    fn listing(&self) -> bool {
+        self.listed.len() < self.max
+    }
+
     fn compared(&mut self, kind: &'static str, n: u64) {
         self.kinds.entry(kind).or_default().compared += n;
     }
@@ -225,7 +231,8 @@ pub async fn verify(
     let full = opts.scope == VerifyScope::Full && opts.hot && opts.cool;
     let passed = found.total == 0;
     let rows = found.kinds.values().map(|k| k.compared).sum();
-    let record = VerifyRecord { at: chrono::Utc::now(), full, passed, rows, differences: found.total };
+    let phase = tierstore_model::MigrationStateStore::phase(&m.warm).await?;
+    let record = VerifyRecord { at: chrono::Utc::now(), full, passed, rows, differences: found.total, phase };
     records::save(&m.warm, records::VERIFY, &record).await?;
     tracing::info!(full, passed, rows, differences = found.total, "verify finished");
     Ok(VerifyReport {
@@ -414,7 +421,7 @@ async fn verify_journal(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<JournalRow>>(4);
     let reader = if path.is_file() {
         let (path, account, tz) = (path.to_path_buf(), account.clone(), m.config.timezone);
-        Some(tokio::task::spawn_blocking(move || -> Result<()> {
+        Some(tokio::task::spawn_blocking(move || -> Result<Option<u64>> {
             let file = std::fs::File::open(&path)
                 .map_err(|e| StoreError::corrupt(&path, None, format!("cannot open: {e}")))?;
             let source = std::io::BufReader::with_capacity(SNIFF, file);
@@ -423,11 +430,11 @@ async fn verify_journal(
             while let Some(r) = reader.next_row() {
                 chunk.push(r);
                 if chunk.len() == 10_000 && tx.blocking_send(std::mem::take(&mut chunk)).is_err() {
-                    return Ok(());
+                    return Ok(None);
                 }
             }
             let _ = tx.blocking_send(chunk);
-            Ok(())
+            Ok(reader.unread_tail())
         }))
     } else {
         drop(tx);
@@ -491,7 +498,22 @@ async fn verify_journal(
         }
     }
     if let Some(reader) = reader {
-        reader.await.map_err(|e| StoreError::corrupt(path, None, format!("the reader failed: {e}")))??;
+        let tail = reader
+            .await
+            .map_err(|e| StoreError::corrupt(path, None, format!("the reader failed: {e}")))??;
+        if let Some(line) = tail {
+            // Not a row yet, so in no tier: the files are not at rest, or the line was cut off.
+            found.add(diff(
+                KIND,
+                DifferenceKind::Unreadable,
+                path,
+                Some(line),
+                format!("ClickHouse trades of {account}"),
+                None,
+                Some("the last line has no line terminator (being written, or cut off)".into()),
+                None,
+            ));
+        }
     }
     while db.peek().await?.is_some() {
         let s = db.pop().and_then(|d| d.seq).unwrap_or(0);
@@ -514,7 +536,30 @@ async fn verify_assets(
             .await
             .map_err(|e| StoreError::corrupt(path, None, format!("cannot read: {e}")))?;
         let (file, errors) =
-            tierstore_legacy::format::assets::AssetFile::parse_lenient(path, &bytes, account)?;
+            match tierstore_legacy::format::assets::AssetFile::parse_lenient(path, &bytes, account) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    let line = match &e {
+                        StoreError::Corrupt { line, .. } => line.unwrap_or(0),
+                        _ => 0,
+                    };
+                    if rejected.contains(&(path.to_path_buf(), line)) {
+                        found.rejected(KIND);
+                    } else {
+                        found.add(diff(
+                            KIND,
+                            DifferenceKind::Unreadable,
+                            path,
+                            Some(line),
+                            format!("ClickHouse assets of {account}"),
+                            None,
+                            Some(e.to_string()),
+                            None,
+                        ));
+                    }
+                    return Ok(());
+                }
+            };
         for e in errors {
             let line = match &e {
                 StoreError::Corrupt { line, .. } => line.unwrap_or(0),
@@ -548,7 +593,8 @@ async fn verify_assets(
     found.compared(KIND, files.len() as u64);
     let dates: std::collections::BTreeSet<&TradeDate> = files.keys().chain(db.keys()).collect();
     for d in dates {
-        let line = || line_of(path, &format!("{d},"), true);
+        let listing = found.listing();
+        let line = || if listing { line_of(path, &format!("{d},"), true) } else { None };
         match (files.get(d), db.get(d)) {
             (Some(_), None) => {
                 found.add(diff(KIND, DifferenceKind::Missing, path, line(), row(*d), None, None, None))
@@ -695,13 +741,21 @@ async fn verify_klines(
             }
             let here = db.peek().await?.is_some_and(|k| k.code == file.code && k.date == bar.date);
             if !here {
-                let line = line_of(&file.path, &format!("{},", date_text(bar.date)), true);
+                let line = if found.listing() {
+                    line_of(&file.path, &format!("{},", date_text(bar.date)), true)
+                } else {
+                    None
+                };
                 found.add(diff(KIND, DifferenceKind::Missing, &file.path, line, row(bar), None, None, None));
                 continue;
             }
             let Some(k) = db.pop() else { continue };
             if !bars_equal(bar, &k) {
-                let line = line_of(&file.path, &format!("{},", date_text(bar.date)), true);
+                let line = if found.listing() {
+                    line_of(&file.path, &format!("{},", date_text(bar.date)), true)
+                } else {
+                    None
+                };
                 for ((field, a), (_, b)) in bar_fields(bar).into_iter().zip(bar_fields(&k)) {
                     if a != b {
                         found.add(diff(

@@ -233,7 +233,8 @@ fn failed(e: MigrationError, json: bool) -> Result<ExitCode> {
             MigrationError::BadSource { errors } => serde_json::to_value(errors)?,
             _ => serde_json::Value::Null,
         };
-        println!("{}", serde_json::json!({ "error": e.to_string(), "source_errors": errors }));
+        let message = crate::logging::scrub(&e.to_string());
+        println!("{}", serde_json::json!({ "error": message, "source_errors": errors }));
     } else {
         if let MigrationError::BadSource { errors } = &e {
             for r in errors {
