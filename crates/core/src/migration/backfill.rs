@@ -125,14 +125,25 @@ pub async fn backfill(
     let t = Instant::now();
     let mut report = UnitReport::default();
     progress.stage("trades", 0);
-    for (account, dir) in &m.source.accounts {
+    // The journals are independent units: copied side by side, one reader thread each, so the
+    // parsing of one overlaps the inserts of another.
+    let journals = m.source.accounts.iter().filter_map(|(account, dir)| {
         let path = dir.join(DEALS);
-        if path.is_file() {
-            let rows =
-                copy_journal(m, &cool, account, &path, opts, &rejected, &mut rejects, progress).await?;
-            report.copied += 1;
-            report.rows += rows;
+        path.is_file().then_some((account, path))
+    });
+    let copies = journals.map(|(account, path)| {
+        let rejected = &rejected;
+        let cool = &cool;
+        async move {
+            let mut mine = Vec::new();
+            let rows = copy_journal(m, cool, account, &path, opts, rejected, &mut mine, progress).await?;
+            Ok::<_, MigrationError>((rows, mine))
         }
+    });
+    for (rows, mine) in futures::future::try_join_all(copies).await? {
+        report.copied += 1;
+        report.rows += rows;
+        rejects.extend(mine);
     }
     progress.done();
     report.seconds = t.elapsed().as_secs_f64();
@@ -514,6 +525,8 @@ async fn copy_klines(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Option<KlineUnit>>>(64);
     let reader = {
         let skip = opts.skip_invalid;
+        // One parser: on 2 cores a second one only takes CPU from the server (measured:
+        // 0.70 M bars/s with one, 0.50 M with two).
         tokio::task::spawn_blocking(move || {
             for path in files {
                 let unit = read_kline_file(&path, &done, skip);
