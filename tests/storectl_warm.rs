@@ -84,17 +84,17 @@ async fn schema_cycle(engine: WarmEngine, service: &str) {
     assert_eq!(status["engine"], json!(service));
     assert!(names(status).is_empty());
     let up = &op.json(&["schema", "up", "--tier", "warm"])["warm"];
-    assert_eq!(up["applied"].as_array().unwrap().len(), 4);
-    assert_eq!(names(up).len(), 4);
+    assert_eq!(up["applied"].as_array().unwrap().len(), 5);
+    assert_eq!(names(up).len(), 5);
     let again = &op.json(&["schema", "up", "--tier", "warm"])["warm"];
     assert_eq!(again["applied"], json!([]), "up twice changes nothing");
     let (code, err) = op.code(&["schema", "down", "--all", "--tier", "warm"], "");
     assert_eq!(code, 2);
     assert!(err.contains("add --yes"), "{err}");
     let down = &op.json(&["schema", "down", "--all", "--yes", "--tier", "warm"])["warm"];
-    assert_eq!(down["reverted"].as_array().unwrap().len(), 4);
+    assert_eq!(down["reverted"].as_array().unwrap().len(), 5);
     assert!(names(down).is_empty());
-    assert_eq!(names(&op.json(&["schema", "up", "--tier", "warm"])["warm"]).len(), 4);
+    assert_eq!(names(&op.json(&["schema", "up", "--tier", "warm"])["warm"]).len(), 5);
     // `health` names the engine in use.
     let out = op.run(&["health", "--json"], "");
     let health: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -282,7 +282,7 @@ async fn the_clickhouse_schema_beside_the_warm_one() {
     op.env.push(("TIERSTORE_CLICKHOUSE_URL", ch.url().to_owned()));
     op.env.push(("TIERSTORE_CLICKHOUSE_DATABASE", ch.name().to_owned()));
     let up = op.json(&["schema", "up"]);
-    assert_eq!(up["warm"]["applied"].as_array().unwrap().len(), 4);
+    assert_eq!(up["warm"]["applied"].as_array().unwrap().len(), 5);
     assert_eq!(up["cool"]["applied"], json!(["0001_assets", "0002_klines", "0003_trades"]));
     assert_eq!(up["cool"]["database"], json!(ch.name()));
     let again = op.json(&["schema", "up", "--tier", "cool"]);

@@ -96,6 +96,32 @@ async fn run() {
     println!("verify_full: {rows} rows in {secs:.2} s, passed {}", v.passed);
     assert!(v.passed, "{:?}", v.differences.first());
     lines.push(serde_json::json!({"bench": "verify_full", "seconds": secs, "rows": rows}).to_string());
+    // Where verify's time goes: each side alone.
+    let cool = tierstore::cool::connect(&config).await.expect("cool");
+    let t = Instant::now();
+    let mut db_rows = 0u64;
+    let mut stream = tierstore::model::KlineStore::stream_klines(&cool, None, None);
+    while let Some(batch) = futures::TryStreamExt::try_next(&mut stream).await.expect("stream") {
+        db_rows += batch.len() as u64;
+    }
+    drop(stream);
+    let db_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut file_rows = 0u64;
+    for path in migration::kline_files(&dir.join("_daily")).expect("files") {
+        let code = tierstore_legacy::format::klines::code_of(&path).expect("code").expect("code");
+        let bytes = std::fs::read(&path).expect("read");
+        file_rows +=
+            tierstore_legacy::format::klines::parse(&path, code, &bytes).expect("parse").rows.len() as u64;
+    }
+    let file_s = t.elapsed().as_secs_f64();
+    println!(
+        "verify sides alone: ClickHouse stream {db_rows} bars in {db_s:.2} s, file parse {file_rows} bars in {file_s:.2} s"
+    );
+    lines.push(serde_json::json!({"bench": "kline_stream_db", "rows": db_rows, "seconds": db_s}).to_string());
+    lines.push(
+        serde_json::json!({"bench": "kline_parse_files", "rows": file_rows, "seconds": file_s}).to_string(),
+    );
     for l in lines {
         println!("{l}");
     }

@@ -191,8 +191,10 @@ mod tests {
     }
 
     #[test]
-    fn held_days_serialises_closed_as_null() {
-        assert_eq!(serde_json::to_string(&HeldDays::Closed).unwrap(), "null");
+    fn held_days_serialises_closed_as_a_word() {
+        assert_eq!(serde_json::to_string(&HeldDays::Closed).unwrap(), r#""closed""#);
+        // Older records wrote `null`; a bare HeldDays still reads it as closed.
+        assert_eq!(serde_json::from_str::<HeldDays>("null").unwrap(), HeldDays::Closed);
         assert_eq!(serde_json::from_str::<HeldDays>("7").unwrap(), HeldDays::Open(7));
         assert!(serde_json::from_str::<HeldDays>("-7").is_err());
     }
