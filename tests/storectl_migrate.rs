@@ -44,18 +44,7 @@ impl Env {
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
         let ns = RedisNamespace::new().await;
         let ch = ClickhouseDatabase::create().await;
-        let text = format!(
-            "[redis]\nurl = {:?}\nnamespace = {:?}\n[clickhouse]\nurl = {:?}\ndatabase = {:?}\n\
-             [warm]\nurl = {:?}\n[store]\noutbox_dir = {:?}\n",
-            ns.url(),
-            ns.prefix(),
-            ch.url(),
-            ch.name(),
-            format!("sqlite://{}?mode=rwc", root.path().join("warm.db").display()),
-            root.path().join("outbox").display().to_string(),
-        );
-        let config_path = root.path().join("tierstore.toml");
-        std::fs::write(&config_path, text).unwrap();
+        let config_path = write_config(root.path(), &ns, &ch);
         Env { root, cache, config_path, ns, _ch: ch }
     }
 
@@ -65,18 +54,7 @@ impl Env {
         let root = tempfile::tempdir().unwrap();
         let ns = RedisNamespace::new().await;
         let ch = ClickhouseDatabase::create().await;
-        let text = format!(
-            "[redis]\nurl = {:?}\nnamespace = {:?}\n[clickhouse]\nurl = {:?}\ndatabase = {:?}\n\
-             [warm]\nurl = {:?}\n[store]\noutbox_dir = {:?}\n",
-            ns.url(),
-            ns.prefix(),
-            ch.url(),
-            ch.name(),
-            format!("sqlite://{}?mode=rwc", root.path().join("warm.db").display()),
-            root.path().join("outbox").display().to_string(),
-        );
-        let config_path = root.path().join("tierstore.toml");
-        std::fs::write(&config_path, text).unwrap();
+        let config_path = write_config(root.path(), &ns, &ch);
         Env { root, cache: self.cache.clone(), config_path, ns, _ch: ch }
     }
 
@@ -123,6 +101,23 @@ impl Env {
     async fn warm(&self) -> tierstore::warm::WarmStore {
         tierstore::warm::open(&self.config()).await.unwrap()
     }
+}
+
+/// A configuration for the engines' namespaces, with a SQLite warm tier and the outbox in `dir`.
+fn write_config(dir: &Path, ns: &RedisNamespace, ch: &ClickhouseDatabase) -> PathBuf {
+    let text = format!(
+        "[redis]\nurl = {:?}\nnamespace = {:?}\n[clickhouse]\nurl = {:?}\ndatabase = {:?}\n\
+         [warm]\nurl = {:?}\n[store]\noutbox_dir = {:?}\n",
+        ns.url(),
+        ns.prefix(),
+        ch.url(),
+        ch.name(),
+        format!("sqlite://{}?mode=rwc", dir.join("warm.db").display()),
+        dir.join("outbox").display().to_string(),
+    );
+    let path = dir.join("tierstore.toml");
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 fn account(s: &str) -> AccountId {

@@ -128,18 +128,7 @@ pub async fn backup(
     progress: &ProgressHandle,
 ) -> std::result::Result<BackupReport, MigrationError> {
     let started = Instant::now();
-    if to.exists() && std::fs::read_dir(to).map_err(|e| io(to, "cannot list", &e))?.next().is_some() {
-        return Err(MigrationError::Refused(format!(
-            "{} is not empty; a backup goes into a new directory",
-            to.display()
-        )));
-    }
-    let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "backup".into());
-    let partial = to.with_file_name(format!(".{name}.tierstore-partial"));
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(|e| io(&partial, "cannot remove a failed backup", &e))?;
-    }
-    std::fs::create_dir_all(&partial).map_err(|e| io(&partial, "cannot create", &e))?;
+    let partial = super::fresh_partial(to, "backup")?;
     let warm = crate::warm::open(config).await?;
     let hot = super::connect_hot(config).await?;
     let cool = crate::cool::connect(config).await?;

@@ -59,21 +59,7 @@ pub async fn export(
     progress: &ProgressHandle,
 ) -> Result<ExportReport, MigrationError> {
     let started = Instant::now();
-    if to.exists() {
-        let empty = std::fs::read_dir(to).map_err(|e| io(to, "cannot list", &e))?.next().is_none();
-        if !empty {
-            return Err(MigrationError::Refused(format!(
-                "{} is not empty; export writes a whole cache and overwrites nothing",
-                to.display()
-            )));
-        }
-    }
-    let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into());
-    let partial = to.with_file_name(format!(".{name}.tierstore-partial"));
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).map_err(|e| io(&partial, "cannot remove a failed export", &e))?;
-    }
-    std::fs::create_dir_all(&partial).map_err(|e| io(&partial, "cannot create", &e))?;
+    let partial = super::fresh_partial(to, "export")?;
 
     let formats = Formats::recorded(&m.warm).await?;
     let hot = super::connect_hot(&m.config).await?;

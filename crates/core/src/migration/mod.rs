@@ -168,6 +168,31 @@ impl Migration {
     }
 }
 
+/// The sibling directory a whole-directory output (`export`, `backup`) is written into before
+/// it is renamed to `to`, created fresh; refuses a `to` that holds anything.
+pub(crate) fn fresh_partial(
+    to: &std::path::Path,
+    what: &str,
+) -> std::result::Result<std::path::PathBuf, MigrationError> {
+    let io = |p: &std::path::Path, doing: &str, e: std::io::Error| {
+        MigrationError::Store(StoreError::corrupt(p, None, format!("{doing}: {e}")))
+    };
+    if to.exists() && std::fs::read_dir(to).map_err(|e| io(to, "cannot list", e))?.next().is_some() {
+        return Err(MigrationError::Refused(format!(
+            "{} is not empty; {what} writes into a new directory and overwrites nothing",
+            to.display()
+        )));
+    }
+    let name = to.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| what.to_owned());
+    let partial = to.with_file_name(format!(".{name}.tierstore-partial"));
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial)
+            .map_err(|e| io(&partial, "cannot remove an unfinished earlier run", e))?;
+    }
+    std::fs::create_dir_all(&partial).map_err(|e| io(&partial, "cannot create", e))?;
+    Ok(partial)
+}
+
 /// The configured hot tier, or an error saying how to configure one.
 pub(crate) async fn connect_hot(config: &Config) -> Result<tierstore_hot::HotStore> {
     let hot = config.redis.clone().ok_or_else(|| {

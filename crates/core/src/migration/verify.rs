@@ -173,6 +173,36 @@ impl Findings {
     fn rejected(&mut self, kind: &'static str) {
         self.kinds.entry(kind).or_default().rejected += 1;
     }
+
+    /// A row of the files that cannot be read: counted as rejected if the migration rejected
+    /// it (its file and line are in the rejects report), else a difference.
+    fn unreadable(
+        &mut self,
+        kind: &'static str,
+        path: &Path,
+        e: &StoreError,
+        what: &str,
+        rejected: &HashSet<(PathBuf, u64)>,
+    ) {
+        let line = match e {
+            StoreError::Corrupt { line, .. } => line.unwrap_or(0),
+            _ => 0,
+        };
+        if rejected.contains(&(path.to_path_buf(), line)) {
+            self.rejected(kind);
+        } else {
+            self.add(diff(
+                kind,
+                DifferenceKind::Unreadable,
+                path,
+                Some(line),
+                what.to_owned(),
+                None,
+                Some(e.to_string()),
+                None,
+            ));
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -535,50 +565,17 @@ async fn verify_assets(
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|e| StoreError::corrupt(path, None, format!("cannot read: {e}")))?;
+        let what = format!("ClickHouse assets of {account}");
         let (file, errors) =
             match tierstore_legacy::format::assets::AssetFile::parse_lenient(path, &bytes, account) {
                 Ok(parsed) => parsed,
                 Err(e) => {
-                    let line = match &e {
-                        StoreError::Corrupt { line, .. } => line.unwrap_or(0),
-                        _ => 0,
-                    };
-                    if rejected.contains(&(path.to_path_buf(), line)) {
-                        found.rejected(KIND);
-                    } else {
-                        found.add(diff(
-                            KIND,
-                            DifferenceKind::Unreadable,
-                            path,
-                            Some(line),
-                            format!("ClickHouse assets of {account}"),
-                            None,
-                            Some(e.to_string()),
-                            None,
-                        ));
-                    }
+                    found.unreadable(KIND, path, &e, &what, rejected);
                     return Ok(());
                 }
             };
-        for e in errors {
-            let line = match &e {
-                StoreError::Corrupt { line, .. } => line.unwrap_or(0),
-                _ => 0,
-            };
-            if rejected.contains(&(path.to_path_buf(), line)) {
-                found.rejected(KIND);
-            } else {
-                found.add(diff(
-                    KIND,
-                    DifferenceKind::Unreadable,
-                    path,
-                    Some(line),
-                    format!("ClickHouse assets of {account}"),
-                    None,
-                    Some(e.to_string()),
-                    None,
-                ));
-            }
+        for e in &errors {
+            found.unreadable(KIND, path, e, &what, rejected);
         }
         file.points.into_iter().map(|p| (p.date, p.total.normalize().to_string())).collect()
     } else {
@@ -700,25 +697,9 @@ async fn verify_klines(
     while let Some(file) = rx.recv().await {
         progress.advance(1);
         let file = file?;
+        let what = format!("ClickHouse klines of {}", file.code);
         for e in &file.errors {
-            let line = match e {
-                StoreError::Corrupt { line, .. } => line.unwrap_or(0),
-                _ => 0,
-            };
-            if rejected.contains(&(file.path.clone(), line)) {
-                found.rejected(KIND);
-            } else {
-                found.add(diff(
-                    KIND,
-                    DifferenceKind::Unreadable,
-                    &file.path,
-                    Some(line),
-                    format!("ClickHouse klines of {}", file.code),
-                    None,
-                    Some(e.to_string()),
-                    None,
-                ));
-            }
+            found.unreadable(KIND, &file.path, e, &what, rejected);
         }
         // Bars of codes before this file's are in the database only.
         while let Some(k) = db.peek().await? {

@@ -226,6 +226,16 @@ fn actor(by: &Option<String>) -> String {
     by.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "storectl".into())
 }
 
+/// Prints a phase move.
+fn print_change(change: &tierstore_model::PhaseChange, json: bool) -> Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(change)?);
+    } else {
+        println!("phase {} -> {} (#{}, by {}, {})", change.from, change.to, change.seq, change.by, change.at);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Prints a refusal or failure and gives its exit code.
 fn failed(e: MigrationError, json: bool) -> Result<ExitCode> {
     if json {
@@ -339,17 +349,7 @@ pub async fn run(config_path: Option<&Path>, args: &MigrateArgs) -> Result<ExitC
             };
             match m.switch(a.phase, &actor(&a.by), &a.note).await {
                 Err(e) => failed(e, a.json),
-                Ok(change) => {
-                    if a.json {
-                        println!("{}", serde_json::to_string_pretty(&change)?);
-                    } else {
-                        println!(
-                            "phase {} -> {} (#{}, by {}, {})",
-                            change.from, change.to, change.seq, change.by, change.at
-                        );
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
+                Ok(change) => print_change(&change, a.json),
             }
         }
         MigrateCommand::Status(a) => {
@@ -409,17 +409,7 @@ pub async fn rollback(config_path: Option<&Path>, args: &RollbackArgs) -> Result
     let config = super::load_config(config_path)?;
     match migration::rollback(&config, Some(args.to), &actor(&args.by), &args.note).await {
         Err(e) => failed(e, args.json),
-        Ok(change) => {
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&change)?);
-            } else {
-                println!(
-                    "phase {} -> {} (#{}, by {}, {})",
-                    change.from, change.to, change.seq, change.by, change.at
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(change) => print_change(&change, args.json),
     }
 }
 
