@@ -120,6 +120,18 @@ fn write_config(dir: &Path, ns: &RedisNamespace, ch: &ClickhouseDatabase) -> Pat
     path
 }
 
+/// The first open position Redis holds for `account`, and its held days.
+async fn first_open(hot: &tierstore_hot::HotStore, a: &str) -> (StockCode, u32) {
+    let held = hot.account_positions(&account(a)).await.unwrap();
+    held.positions
+        .iter()
+        .find_map(|(c, p)| match p.held_days {
+            Some(HeldDays::Open(n)) => Some((*c, n)),
+            _ => None,
+        })
+        .unwrap()
+}
+
 fn account(s: &str) -> AccountId {
     AccountId::new(s).unwrap()
 }
@@ -214,15 +226,7 @@ async fn a_migrated_cache_verifies_and_every_injected_difference_is_reported_wit
     };
     cool.write_klines(&[bar]).await.unwrap();
     let hot = env.hot().await;
-    let held = hot.account_positions(&account("prod_pwc")).await.unwrap();
-    let (open_code, days) = held
-        .positions
-        .iter()
-        .find_map(|(c, p)| match p.held_days {
-            Some(HeldDays::Open(n)) => Some((*c, n)),
-            _ => None,
-        })
-        .unwrap();
+    let (open_code, days) = first_open(&hot, "prod_pwc").await;
     hot.set_held_days(&account("prod_pwc"), &open_code, HeldDays::Open(days + 50)).await.unwrap();
 
     let (code_exit, v) = env.json(&["verify"]);
@@ -537,15 +541,7 @@ async fn export_reproduces_the_source(windows: bool) {
 
     // The values are the databases': a held-days count changed in Redis is what comes out.
     let hot = env.hot().await;
-    let held = hot.account_positions(&account("test_pwc")).await.unwrap();
-    let (code, days) = held
-        .positions
-        .iter()
-        .find_map(|(c, p)| match p.held_days {
-            Some(HeldDays::Open(n)) => Some((*c, n)),
-            _ => None,
-        })
-        .unwrap();
+    let (code, days) = first_open(&hot, "test_pwc").await;
     hot.set_held_days(&account("test_pwc"), &code, HeldDays::Open(days + 700)).await.unwrap();
     let again = env.root.path().join("exported-2");
     env.ok(&["export", "--to", again.to_str().unwrap()]);

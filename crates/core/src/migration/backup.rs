@@ -101,6 +101,21 @@ impl Out {
         Ok(())
     }
 
+    /// Writes every row of a database stream, a line each.
+    async fn stream<T: serde::Serialize>(
+        &mut self,
+        mut rows: futures::stream::BoxStream<'_, Result<Vec<T>>>,
+        progress: &dyn super::Progress,
+    ) -> Result<()> {
+        while let Some(chunk) = rows.try_next().await? {
+            progress.advance(chunk.len() as u64);
+            for row in &chunk {
+                self.line(row)?;
+            }
+        }
+        Ok(())
+    }
+
     fn finish(self, name: &str) -> Result<BackupFile> {
         let Hashed { inner, hash, bytes, rows } = self.w;
         let f = inner.into_inner().map_err(|e| io(&self.path, "cannot write", e.error()))?;
@@ -162,14 +177,7 @@ pub async fn backup(
     progress.stage("trades", 0);
     let mut out = Out::create(&partial, TRADES)?;
     let q = TradeQuery { accounts: accounts.clone(), ..Default::default() };
-    let mut stream = cool.stream_trades(&q);
-    while let Some(chunk) = stream.try_next().await? {
-        progress.advance(chunk.len() as u64);
-        for t in &chunk {
-            out.line(t)?;
-        }
-    }
-    drop(stream);
+    out.stream(cool.stream_trades(&q), progress.as_ref()).await?;
     files.push(out.finish(TRADES)?);
 
     let mut out = Out::create(&partial, ASSETS)?;
@@ -183,14 +191,7 @@ pub async fn backup(
     if klines {
         progress.stage("klines", 0);
         let mut out = Out::create(&partial, KLINES)?;
-        let mut stream = cool.stream_klines(None, None);
-        while let Some(batch) = stream.try_next().await? {
-            progress.advance(batch.len() as u64);
-            for k in &batch {
-                out.line(k)?;
-            }
-        }
-        drop(stream);
+        out.stream(cool.stream_klines(None, None), progress.as_ref()).await?;
         files.push(out.finish(KLINES)?);
     }
     progress.done();

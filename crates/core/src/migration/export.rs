@@ -100,9 +100,15 @@ pub async fn export(
 
         // The journal, in ordinal order.
         let q = TradeQuery { accounts: vec![account.clone()], ..Default::default() };
+        // The source's spelling, else the platform's (and csv.writer's CRLF rows).
         let layout = match &f.journal {
-            Some(j) => Some(j.layout()?),
-            None => None,
+            Some(j) => j.layout()?,
+            None => JournalLayout {
+                encoding: platform.journal_encoding(),
+                header_eol: platform.text_eol(),
+                row_eol: tierstore_legacy::format::encoding::Eol::Crlf,
+                terminated: true,
+            },
         };
         let mut stream = cool.stream_trades(&q);
         let mut out: Option<std::io::BufWriter<std::fs::File>> = None;
@@ -110,13 +116,8 @@ pub async fn export(
         let mut n = 0u64;
         loop {
             let chunk = stream.try_next().await?;
-            if out.is_none() && (chunk.is_some() || layout.is_some()) {
-                let l = layout.unwrap_or(JournalLayout {
-                    encoding: platform.journal_encoding(),
-                    header_eol: platform.text_eol(),
-                    row_eol: tierstore_legacy::format::encoding::Eol::Crlf,
-                    terminated: true,
-                });
+            if out.is_none() && (chunk.is_some() || f.journal.is_some()) {
+                let l = layout;
                 std::fs::create_dir_all(&dir).map_err(|e| io(&dir, "cannot create", &e))?;
                 let mut w = std::io::BufWriter::new(
                     std::fs::File::create(&path).map_err(|e| io(&path, "cannot create", &e))?,
@@ -133,13 +134,8 @@ pub async fn export(
                 files += 1;
             }
             let Some(chunk) = chunk else { break };
-            let l = layout.unwrap_or(JournalLayout {
-                encoding: platform.journal_encoding(),
-                header_eol: platform.text_eol(),
-                row_eol: tierstore_legacy::format::encoding::Eol::Crlf,
-                terminated: true,
-            });
-            let bytes = journal::render_append(&path, &chunk, Some(l), l.encoding, l.header_eol, &tz)?;
+            let bytes =
+                journal::render_append(&path, &chunk, Some(layout), layout.encoding, layout.header_eol, &tz)?;
             if let Some(w) = out.as_mut() {
                 w.write_all(&bytes).map_err(|e| io(&path, "cannot write", &e))?;
             }

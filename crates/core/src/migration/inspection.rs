@@ -6,12 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use tierstore_legacy::format::assets::ASSETS;
 use tierstore_legacy::format::code_list::CODE_LIST;
-use tierstore_legacy::format::journal::DEALS;
 use tierstore_legacy::format::klines;
 use tierstore_legacy::format::positions::{HELD_DAYS, MAX_PRICE, MIN_PRICE};
-use tierstore_legacy::inspect::{FileKind, inspect_file};
+use tierstore_legacy::inspect::{FileKind, STRATEGY_FILES, inspect_file};
 use tierstore_model::{AccountId, MigrationStateStore, Result, StoreError};
 
 use super::records::{self, Rejected};
@@ -69,13 +67,6 @@ impl Inspection {
 
 /// Every source file of `source` and its kind.
 pub(crate) fn source_files(source: &Source) -> Result<Vec<(PathBuf, FileKind, AccountId)>> {
-    const STRATEGY_FILES: [(&str, FileKind); 5] = [
-        (HELD_DAYS, FileKind::HeldDays),
-        (MAX_PRICE, FileKind::MaxPrice),
-        (MIN_PRICE, FileKind::MinPrice),
-        (DEALS, FileKind::Deals),
-        (ASSETS, FileKind::Assets),
-    ];
     let mut out = Vec::new();
     for (account, dir) in &source.accounts {
         for (name, kind) in STRATEGY_FILES {

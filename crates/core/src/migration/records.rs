@@ -26,6 +26,14 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// The line a file error names (0: the whole file, or an error without a line).
+pub(crate) fn error_line(e: &StoreError) -> u64 {
+    match e {
+        StoreError::Corrupt { line, .. } => line.unwrap_or(0),
+        _ => 0,
+    }
+}
+
 impl std::fmt::Display for Rejected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}: {}", self.path.display(), self.line, self.reason)

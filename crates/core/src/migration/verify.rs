@@ -184,10 +184,7 @@ impl Findings {
         what: &str,
         rejected: &HashSet<(PathBuf, u64)>,
     ) {
-        let line = match e {
-            StoreError::Corrupt { line, .. } => line.unwrap_or(0),
-            _ => 0,
-        };
+        let line = records::error_line(e);
         if rejected.contains(&(path.to_path_buf(), line)) {
             self.rejected(kind);
         } else {

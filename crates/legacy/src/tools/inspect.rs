@@ -156,7 +156,8 @@ impl InspectReport {
     }
 }
 
-const STRATEGY_FILES: [(&str, FileKind); 5] = [
+/// The files of a strategy directory, by name, and their kinds.
+pub const STRATEGY_FILES: [(&str, FileKind); 5] = [
     (HELD_DAYS, FileKind::HeldDays),
     (MAX_PRICE, FileKind::MaxPrice),
     (MIN_PRICE, FileKind::MinPrice),

@@ -226,14 +226,28 @@ fn actor(by: &Option<String>) -> String {
     by.clone().or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "storectl".into())
 }
 
-/// Prints a phase move.
-fn print_change(change: &tierstore_model::PhaseChange, json: bool) -> Result<ExitCode> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(change)?);
-    } else {
-        println!("phase {} -> {} (#{}, by {}, {})", change.from, change.to, change.seq, change.by, change.at);
+/// Prints a command's outcome: its report as JSON, or as `text` prints it; or the failure.
+fn report<T: serde::Serialize>(
+    outcome: std::result::Result<T, MigrationError>,
+    json: bool,
+    text: impl FnOnce(&T),
+) -> Result<ExitCode> {
+    match outcome {
+        Err(e) => failed(e, json),
+        Ok(r) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                text(&r);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a phase move.
+fn print_change(change: &tierstore_model::PhaseChange) {
+    println!("phase {} -> {} (#{}, by {}, {})", change.from, change.to, change.seq, change.by, change.at);
 }
 
 /// Prints a refusal or failure and gives its exit code.
@@ -273,41 +287,29 @@ pub async fn run(config_path: Option<&Path>, args: &MigrateArgs) -> Result<ExitC
                 daily_dir: a.daily_dir.clone(),
                 skip_invalid: a.skip_invalid,
             };
-            match migration::init(&config, &opts, &bars(a.json)).await {
-                Err(e) => failed(e, a.json),
-                Ok(r) => {
-                    if a.json {
-                        println!("{}", serde_json::to_string_pretty(&r)?);
-                    } else {
-                        println!(
-                            "legacy files: {} ({} files inspected)",
-                            r.source.legacy_dir.display(),
-                            r.files
-                        );
-                        for (id, dir) in &r.source.accounts {
-                            println!("  account {id}: {}", dir.display());
-                        }
-                        if let Some(d) = &r.source.daily_dir {
-                            println!("  klines: {}", d.display());
-                        }
-                        println!(
-                            "schemas: warm +{} migration(s), ClickHouse +{} migration(s)",
-                            r.warm_migrations.len(),
-                            r.cool_migrations.len()
-                        );
-                        println!(
-                            "accounts: {} created, {} already there",
-                            r.accounts_created.len(),
-                            r.accounts_kept.len()
-                        );
-                        for rej in &r.rejected {
-                            println!("rejected: {rej}");
-                        }
-                        println!("phase: {}  (next: storectl migrate backfill)", r.phase);
-                    }
-                    Ok(ExitCode::SUCCESS)
+            report(migration::init(&config, &opts, &bars(a.json)).await, a.json, |r| {
+                println!("legacy files: {} ({} files inspected)", r.source.legacy_dir.display(), r.files);
+                for (id, dir) in &r.source.accounts {
+                    println!("  account {id}: {}", dir.display());
                 }
-            }
+                if let Some(d) = &r.source.daily_dir {
+                    println!("  klines: {}", d.display());
+                }
+                println!(
+                    "schemas: warm +{} migration(s), ClickHouse +{} migration(s)",
+                    r.warm_migrations.len(),
+                    r.cool_migrations.len()
+                );
+                println!(
+                    "accounts: {} created, {} already there",
+                    r.accounts_created.len(),
+                    r.accounts_kept.len()
+                );
+                for rej in &r.rejected {
+                    println!("rejected: {rej}");
+                }
+                println!("phase: {}  (next: storectl migrate backfill)", r.phase);
+            })
         }
         MigrateCommand::Backfill(a) => {
             let m = match open(&config, a.json).await? {
@@ -320,37 +322,26 @@ pub async fn run(config_path: Option<&Path>, args: &MigrateArgs) -> Result<ExitC
                 kline_batch_rows: a.kline_batch_rows,
                 trade_batch_rows: a.trade_batch_rows,
             };
-            match migration::backfill(&m, &opts, &bars(a.json)).await {
-                Err(e) => failed(e, a.json),
-                Ok(r) => {
-                    if a.json {
-                        println!("{}", serde_json::to_string_pretty(&r)?);
-                    } else {
-                        for (kind, u) in &r.kinds {
-                            let rate = if u.seconds > 0.0 { u.rows as f64 / u.seconds } else { 0.0 };
-                            println!(
-                                "{kind:<10} {:>10} rows  {:>5} unit(s) copied, {:>5} unchanged  {:>8.2} s  {:>10.0} rows/s",
-                                u.rows, u.copied, u.unchanged, u.seconds, rate
-                            );
-                        }
-                        for rej in &r.rejected {
-                            println!("rejected: {rej}");
-                        }
-                        println!("done in {:.2} s (next: storectl verify --full)", r.seconds);
-                    }
-                    Ok(ExitCode::SUCCESS)
+            report(migration::backfill(&m, &opts, &bars(a.json)).await, a.json, |r| {
+                for (kind, u) in &r.kinds {
+                    let rate = if u.seconds > 0.0 { u.rows as f64 / u.seconds } else { 0.0 };
+                    println!(
+                        "{kind:<10} {:>10} rows  {:>5} unit(s) copied, {:>5} unchanged  {:>8.2} s  {:>10.0} rows/s",
+                        u.rows, u.copied, u.unchanged, u.seconds, rate
+                    );
                 }
-            }
+                for rej in &r.rejected {
+                    println!("rejected: {rej}");
+                }
+                println!("done in {:.2} s (next: storectl verify --full)", r.seconds);
+            })
         }
         MigrateCommand::Switch(a) => {
             let m = match open(&config, a.json).await? {
                 Ok(m) => m,
                 Err(code) => return Ok(code),
             };
-            match m.switch(a.phase, &actor(&a.by), &a.note).await {
-                Err(e) => failed(e, a.json),
-                Ok(change) => print_change(&change, a.json),
-            }
+            report(m.switch(a.phase, &actor(&a.by), &a.note).await, a.json, print_change)
         }
         MigrateCommand::Status(a) => {
             let m = match open(&config, a.json).await? {
@@ -407,10 +398,11 @@ pub async fn run(config_path: Option<&Path>, args: &MigrateArgs) -> Result<ExitC
 /// Runs `storectl rollback`.
 pub async fn rollback(config_path: Option<&Path>, args: &RollbackArgs) -> Result<ExitCode> {
     let config = super::load_config(config_path)?;
-    match migration::rollback(&config, Some(args.to), &actor(&args.by), &args.note).await {
-        Err(e) => failed(e, args.json),
-        Ok(change) => print_change(&change, args.json),
-    }
+    report(
+        migration::rollback(&config, Some(args.to), &actor(&args.by), &args.note).await,
+        args.json,
+        print_change,
+    )
 }
 
 /// Runs `storectl verify`: exit 1 on any difference.
@@ -467,23 +459,9 @@ pub async fn export(config_path: Option<&Path>, args: &ExportArgs) -> Result<Exi
     progress.stage("rows", 0);
     let r = migration::export(&m, &args.to, &progress).await;
     progress.done();
-    match r {
-        Err(e) => failed(e, args.json),
-        Ok(r) => {
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                println!(
-                    "exported {} file(s) to {} in {:.2} s: {:?}",
-                    r.files,
-                    r.dir.display(),
-                    r.seconds,
-                    r.rows
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-    }
+    report(r, args.json, |r| {
+        println!("exported {} file(s) to {} in {:.2} s: {:?}", r.files, r.dir.display(), r.seconds, r.rows);
+    })
 }
 
 /// Runs `storectl import`: `migrate init` and `migrate backfill` from another cache.
@@ -522,37 +500,21 @@ pub async fn import(config_path: Option<&Path>, args: &ImportArgs) -> Result<Exi
 /// Runs `storectl backup`.
 pub async fn backup(config_path: Option<&Path>, args: &BackupArgs) -> Result<ExitCode> {
     let config = super::load_config(config_path)?;
-    match migration::backup(&config, &args.to, args.klines, &bars(args.json)).await {
-        Err(e) => failed(e, args.json),
-        Ok(r) => {
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                for f in &r.manifest.files {
-                    println!("{:<16} {:>10} rows {:>12} bytes  sha256 {}", f.name, f.rows, f.bytes, f.sha256);
-                }
-                println!("backup written to {} in {:.2} s", r.dir.display(), r.seconds);
-            }
-            Ok(ExitCode::SUCCESS)
+    report(migration::backup(&config, &args.to, args.klines, &bars(args.json)).await, args.json, |r| {
+        for f in &r.manifest.files {
+            println!("{:<16} {:>10} rows {:>12} bytes  sha256 {}", f.name, f.rows, f.bytes, f.sha256);
         }
-    }
+        println!("backup written to {} in {:.2} s", r.dir.display(), r.seconds);
+    })
 }
 
 /// Runs `storectl restore`.
 pub async fn restore(config_path: Option<&Path>, args: &RestoreArgs) -> Result<ExitCode> {
     let config = super::load_config(config_path)?;
-    match migration::restore(&config, &args.from).await {
-        Err(e) => failed(e, args.json),
-        Ok(r) => {
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                for (file, rows) in &r.rows {
-                    println!("{file:<16} {rows:>10} rows restored");
-                }
-                println!("restored in {:.2} s (next: storectl verify --full)", r.seconds);
-            }
-            Ok(ExitCode::SUCCESS)
+    report(migration::restore(&config, &args.from).await, args.json, |r| {
+        for (file, rows) in &r.rows {
+            println!("{file:<16} {rows:>10} rows restored");
         }
-    }
+        println!("restored in {:.2} s (next: storectl verify --full)", r.seconds);
+    })
 }
