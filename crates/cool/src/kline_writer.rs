@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use clickhouse::insert::Insert;
 use tierstore_model::{Kline, Result, StockCode, StoreError, TradeDate};
 
-use crate::klines::{KlineIn, check_bar, encode_bar};
+use crate::klines::{KlineRow, check_bar, encode_bar};
 use crate::store::{CoolStore, next_version};
 
 /// Rows per insert when the caller does not say. Large on purpose: every insert writes one
@@ -35,7 +35,7 @@ pub struct KlineWriter<'a> {
 
 /// The insert in progress, its version and the keys it holds.
 struct Open {
-    insert: Insert<KlineIn<'static>>,
+    insert: Insert<KlineRow<'static>>,
     ver: u64,
     keys: HashSet<(StockCode, TradeDate)>,
 }
@@ -82,7 +82,7 @@ impl KlineWriter<'_> {
                 let timeout = Some(store.config().stream_timeout());
                 let insert = store
                     .in_database()
-                    .insert::<KlineIn<'static>>("klines")
+                    .insert::<KlineRow<'static>>("klines")
                     .await
                     .map_err(error)?
                     .with_timeouts(timeout, timeout);

@@ -270,3 +270,78 @@ async fn answers_are_the_same_before_and_after_merges() {
     assert_eq!(store.kline_spans().await.unwrap(), spans_before);
     assert_eq!(before.values().map(Vec::len).sum::<usize>(), 150);
 }
+
+/// A stream reads runs of codes and keeps the newest version of each bar itself (no `FINAL`):
+/// with copies of every key unmerged, whatever the run size, it yields each bar once, the
+/// last written, in (code, date) order, and a run never splits a code.
+#[tokio::test]
+async fn a_stream_in_runs_of_codes_yields_the_newest_version_of_each_bar_once() {
+    use futures::TryStreamExt;
+    let (db, store) = setup().await;
+    let codes: Vec<StockCode> =
+        ["000001.SZ", "000001.SH", "300750.SZ", "600000.SH", "600519.SH", "688981.SH", "830799.BJ"]
+            .iter()
+            .map(|c| StockCode::parse(c).unwrap())
+            .collect();
+    db.execute(&format!("SYSTEM STOP MERGES {}.klines", db.name())).await;
+    let mut newest = std::collections::BTreeMap::new();
+    // Three writes: every key at 10, every key at 11, then only even days of some codes at 12.
+    for (close, every) in [(10.0, true), (11.0, true), (12.0, false)] {
+        let mut batch = Vec::new();
+        for (i, c) in codes.iter().enumerate() {
+            for d in 0..30u16 {
+                if every || (i % 2 == 1 && d % 2 == 0) {
+                    let day = if d < 15 { 19_700 + d } else { 20_100 + d }; // two yearly partitions
+                    let k = bar(c, day, close, close - 0.1, close + 0.5, close - 0.5, 1000.0 * close);
+                    newest.insert((c.as_str().to_owned(), day), k);
+                    batch.push(k);
+                }
+            }
+        }
+        store.write_klines(&batch).await.unwrap();
+    }
+    let physical = format!(
+        "SELECT sum(rows) FROM system.parts WHERE active AND database = '{}' AND table = 'klines'",
+        db.name()
+    );
+    assert_eq!(db.number(&physical).await, 7 * 30 * 2 + 3 * 15, "the copies are unmerged");
+    let want: Vec<Kline> = newest.values().copied().collect();
+    assert_eq!(want.iter().filter(|k| k.close.get() == 12.0).count(), 45);
+    // Stored rows per code, in code order: 75 (000001.SH), 60, 60, 75, 60, 75, 60; a run ends
+    // at the code that brings it to the size asked.
+    for (chunk_rows, batches) in [(1u64, 7usize), (70, 5), (200, 2), (100_000, 1)] {
+        let got: Vec<Vec<Kline>> =
+            store.stream_klines_in_chunks(None, None, chunk_rows).try_collect().await.unwrap();
+        assert_eq!(got.len(), batches, "runs of about {chunk_rows} rows");
+        if chunk_rows == 1 {
+            for batch in &got {
+                assert!(batch.iter().all(|k| k.code == batch[0].code) && batch.len() == 30);
+            }
+        }
+        let got: Vec<Kline> = got.into_iter().flatten().collect();
+        assert_eq!(got, want, "runs of about {chunk_rows} rows");
+    }
+    // Narrowed to some codes (given out of order) and a date range.
+    let some = [codes[4], codes[1]];
+    let range = tierstore_model::DateRange::new(
+        TradeDate::from_days_since_epoch(19_710).unwrap(),
+        TradeDate::from_days_since_epoch(20_120).unwrap(),
+    )
+    .unwrap();
+    let got: Vec<Kline> = store
+        .stream_klines_in_chunks(Some(&some), Some(range), 1)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    let narrowed: Vec<Kline> = want
+        .iter()
+        .filter(|k| some.contains(&k.code) && k.date >= range.start && k.date <= range.end)
+        .copied()
+        .collect();
+    assert_eq!(narrowed.len(), 2 * (5 + 6), "days 10..15 and 15..21 of two codes");
+    assert_eq!(got, narrowed);
+    db.execute(&format!("SYSTEM START MERGES {}.klines", db.name())).await;
+}

@@ -164,6 +164,8 @@ async fn modern_ddl_and_queries_run_on_a_current_clickhouse_engine() {
         "toStartOfYear(date)",
         "uniqExact(code)",
         "(SELECT max(date) FROM modern.klines",
+        "GROUP BY code ORDER BY code",
+        "WHERE code >= '600000.SH' AND code <= '600000.SH' AND code IN",
         "FROM system.parts",
         "FROM modern.assets FINAL",
         " ORDER BY account, seq",

@@ -1,6 +1,6 @@
 //! A loopback HTTP listener that stands in for a ClickHouse server the tests cannot run: it
 //! answers `SELECT version()` with the version it is given, a `SELECT count()` with 0 (so a
-//! schema is created), and every other request either with an empty result or — to play a
+//! schema is created), a kline stream's listing of codes with one code, and every other request either with an empty result or — to play a
 //! server that stalls in the middle of a response — with headers and then silence. It records
 //! every request it answers.
 
@@ -168,6 +168,13 @@ async fn serve(
         } else if sql.starts_with("SELECT count()") {
             // A UInt64 zero: "no such table yet", so the schema is created.
             vec![0; 8]
+        } else if sql.starts_with("SELECT code, count() AS bars") && mode == StandInMode::Empty {
+            // A kline stream's listing of codes: one code with one bar, so the stream goes on
+            // to read it and its query is sent too.
+            let mut a = vec![9];
+            a.extend_from_slice(b"600000.SH");
+            a.extend_from_slice(&1u64.to_le_bytes());
+            a
         } else if mode == StandInMode::StallAfterHeaders {
             let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
             if write.write_all(head.as_bytes()).await.is_err() {

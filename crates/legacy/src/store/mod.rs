@@ -134,7 +134,7 @@ fn spawn_stream<T: Send + 'static>(
     };
     let (tx, rx) = tokio::sync::mpsc::channel(STREAM_DEPTH);
     let producer = runtime.spawn_blocking(move || produce(&tx));
-    Box::pin(futures::stream::unfold((rx, Some(producer)), |(mut rx, producer)| async move {
+    let stream = futures::stream::unfold((rx, Some(producer)), |(mut rx, producer)| async move {
         if let Some(item) = rx.recv().await {
             return Some((item, (rx, producer)));
         }
@@ -142,7 +142,9 @@ fn spawn_stream<T: Send + 'static>(
             Ok(()) => None,
             Err(e) => Some((Err(worker_failed(&e)), (rx, None))),
         }
-    }))
+    });
+    // Asked again after the end (a merge peeking at both sides), it is still the end.
+    Box::pin(futures::StreamExt::fuse(stream))
 }
 
 /// A stream of one error.
