@@ -497,10 +497,9 @@ impl CoolStore {
                 .bind(first)
                 .bind(last);
             let mut rows = fetch_bars(config, filter.bind(query), &table, wait).await?;
-            // Newest version first within a key, then keep the first of each key.
-            rows.sort_unstable_by(|(a, av), (b, bv)| {
-                (a.code, a.date).cmp(&(b.code, b.date)).then(bv.cmp(av))
-            });
+            // Newest version first within a key, then keep the first of each key. The rows come
+            // as a few sorted runs (one per stored part): the stable sort merges runs.
+            rows.sort_by(|(a, av), (b, bv)| (a.code, a.date).cmp(&(b.code, b.date)).then(bv.cmp(av)));
             rows.dedup_by(|(later, _), (kept, _)| (later.code, later.date) == (kept.code, kept.date));
             let bars: KlineBatch = rows.into_iter().map(|(k, _)| k).collect();
             if tx.send(Ok(bars)).await.is_err() {

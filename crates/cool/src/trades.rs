@@ -333,7 +333,10 @@ impl CoolStore {
 
 /// Checks a batch and puts it in the form it is stored in; nothing is sent if any row fails.
 fn encode_batch<'a>(trades: &'a [Trade], tz: &chrono_tz::Tz, ver: u64) -> Result<Vec<TradeIn<'a>>> {
-    let mut latest: BTreeMap<(&AccountId, u64), TradeIn<'a>> = BTreeMap::new();
+    // A journal's rows come with their identities in order: kept in a list while they do, and
+    // sorted into a map (the last row of an identity winning) only when one comes out of order.
+    let mut in_order: Vec<TradeIn<'a>> = Vec::with_capacity(trades.len());
+    let mut latest: BTreeMap<(&'a str, u64), TradeIn<'a>> = BTreeMap::new();
     for t in trades {
         t.validate()?;
         let seq = t.seq.ok_or_else(|| {
@@ -364,8 +367,21 @@ fn encode_batch<'a>(trades: &'a [Trade], tz: &chrono_tz::Tz, ver: u64) -> Result
             strategy: t.strategy.as_ref().map_or("", StrategyId::as_str),
             ver,
         };
+        if latest.is_empty()
+            && in_order.last().is_none_or(|last| (last.account, last.seq) < (t.account.as_str(), seq))
+        {
+            in_order.push(row);
+            continue;
+        }
+        if latest.is_empty() {
+            // Identities are unique in the list, so the map takes it as it is.
+            latest.extend(in_order.drain(..).map(|r| ((r.account, r.seq), r)));
+        }
         // Within one call the last row of an identity wins, as a later call's would.
-        latest.insert((&t.account, seq), row);
+        latest.insert((t.account.as_str(), seq), row);
+    }
+    if latest.is_empty() {
+        return Ok(in_order);
     }
     Ok(latest.into_values().collect())
 }
@@ -493,6 +509,48 @@ mod tests {
         assert_eq!(from_fen(1_052_000).to_string(), "10520.00");
         assert_eq!(from_fen(-5).to_string(), "-0.05");
         assert!(to_fen("amount", m("100000000000000000.00")).is_err(), "10^19 fen overflow an i64");
+    }
+
+    fn trade(account: &str, seq: u64, remark: &str) -> Trade {
+        Trade {
+            account: AccountId::new(account).unwrap(),
+            seq: Some(seq),
+            strategy: None,
+            time: chrono::DateTime::from_timestamp(1_728_450_000, 0).unwrap(),
+            code: StockCode::parse("000001.SZ").unwrap(),
+            name: "平安银行".into(),
+            kind: OrderKind::BuyFill,
+            remark: remark.into(),
+            price: Price::new("price", 10.52).unwrap(),
+            volume: Volume::new(100),
+        }
+    }
+
+    fn identities(rows: &[TradeIn<'_>]) -> Vec<(String, u64, String)> {
+        rows.iter().map(|r| (r.account.to_owned(), r.seq, r.remark.to_owned())).collect()
+    }
+
+    #[test]
+    fn a_batch_keeps_the_last_row_of_each_identity_in_identity_order() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let in_order = [trade("a", 1, "x"), trade("a", 2, "y"), trade("b", 1, "z")];
+        let rows = encode_batch(&in_order, &tz, 7).unwrap();
+        let want = [("a", 1, "x"), ("a", 2, "y"), ("b", 1, "z")].map(|(a, s, r)| (a.into(), s, r.into()));
+        assert_eq!(identities(&rows), want);
+        // Out of order from the fourth row on, with a repeated identity: the later row wins.
+        let mixed = [
+            trade("a", 1, "x"),
+            trade("a", 5, "y"),
+            trade("b", 1, "z"),
+            trade("a", 3, "w"),
+            trade("a", 5, "later"),
+            trade("b", 1, "last"),
+        ];
+        let rows = encode_batch(&mixed, &tz, 7).unwrap();
+        let want = [("a", 1, "x"), ("a", 3, "w"), ("a", 5, "later"), ("b", 1, "last")]
+            .map(|(a, s, r)| (a.into(), s, r.into()));
+        assert_eq!(identities(&rows), want);
+        assert!(rows.iter().all(|r| r.ver == 7));
     }
 
     #[test]

@@ -46,12 +46,17 @@ pub struct BackfillOptions {
     pub restart: bool,
 }
 
+/// Journal rows per insert when the caller does not say: small enough that a journal's next
+/// batch is parsed while this one is sent, large enough that the inserts stay few (each is a
+/// part for the server to merge, and a checkpoint).
+pub const DEFAULT_TRADE_BATCH_ROWS: usize = 25_000;
+
 impl Default for BackfillOptions {
     fn default() -> Self {
         BackfillOptions {
             skip_invalid: false,
             kline_batch_rows: tierstore_cool::DEFAULT_BATCH_ROWS,
-            trade_batch_rows: 100_000,
+            trade_batch_rows: DEFAULT_TRADE_BATCH_ROWS,
             restart: false,
         }
     }
@@ -268,10 +273,16 @@ async fn copy_journal(
         let mut last = start;
         while let Some(chunk) = rx.recv().await {
             let chunk = chunk?;
-            if !chunk.trades.is_empty() {
-                cool.append_trades(&chunk.trades).await?;
-            }
             let n = chunk.trades.len() as u64;
+            if n > 0 {
+                // Encoding, serialising and compressing a batch is CPU work: in a task of its
+                // own it runs on any worker, beside the other journals' batches, instead of on
+                // the thread driving every journal's copy.
+                let (cool, trades) = (cool.clone(), chunk.trades);
+                tokio::spawn(async move { cool.append_trades(&trades).await })
+                    .await
+                    .map_err(|e| MigrationError::Failed(format!("a journal insert failed: {e}")))??;
+            }
             delivered += n;
             rows_this_pass += n;
             progress.advance(n);

@@ -22,7 +22,7 @@ mod records;
 mod source;
 mod verify;
 
-pub use backfill::{BackfillOptions, BackfillReport, UnitReport, backfill};
+pub use backfill::{BackfillOptions, BackfillReport, DEFAULT_TRADE_BATCH_ROWS, UnitReport, backfill};
 pub use backup::{
     BackupFile, BackupReport, MANIFEST, Manifest, RestoreReport, backup, check_backup, restore,
 };

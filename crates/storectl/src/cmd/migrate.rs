@@ -64,7 +64,7 @@ struct BackfillArgs {
     #[arg(long, default_value_t = tierstore::cool::DEFAULT_BATCH_ROWS)]
     kline_batch_rows: usize,
     /// Journal rows per ClickHouse insert (and per checkpoint).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = tierstore::migration::DEFAULT_TRADE_BATCH_ROWS)]
     trade_batch_rows: usize,
     /// Print JSON.
     #[arg(long)]
