@@ -447,6 +447,73 @@ async fn rows_appended_while_backfill_copies_a_journal_are_caught_up() {
     assert_eq!(v["kinds"]["trades"]["compared"], 20_000 + appended);
 }
 
+/// Appends journal rows the moment the copy has delivered `after` rows: with `after` not a
+/// multiple of the batch size, that is when the first pass's last (partial) batch arrives,
+/// which its reader sends only once it has read to the end of the file.
+struct AppendWhenDelivered {
+    journal: PathBuf,
+    after: u64,
+    rows: Vec<String>,
+    state: std::sync::Mutex<(bool, u64, bool)>, // (in the trades stage, delivered, appended)
+}
+
+impl tierstore::migration::Progress for AppendWhenDelivered {
+    fn stage(&self, what: &str, _: u64) {
+        self.state.lock().unwrap().0 = what == "trades";
+    }
+
+    fn advance(&self, n: u64) {
+        let mut state = self.state.lock().unwrap();
+        if !state.0 {
+            return;
+        }
+        state.1 += n;
+        if state.1 == self.after && !state.2 {
+            append_rows(&self.journal, &self.rows);
+            state.2 = true;
+        }
+    }
+
+    fn done(&self) {}
+}
+
+/// Rows appended after a pass has read the journal to its end are copied by the next pass:
+/// the copy repeats until a pass finds nothing new.
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_appended_after_a_pass_read_to_the_end_are_copied_by_the_next_pass() {
+    let env = Env::new(&[
+        "--accounts",
+        "1",
+        "--positions",
+        "5",
+        "--trades",
+        "20000",
+        "--stocks",
+        "5",
+        "--days",
+        "20",
+    ])
+    .await;
+    env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    let late: Vec<String> = (0..50).map(row).collect();
+    let progress = std::sync::Arc::new(AppendWhenDelivered {
+        journal: env.journal("prod_pwc"),
+        after: 20_000,
+        rows: late,
+        state: std::sync::Mutex::new((false, 0, false)),
+    });
+    let handle: tierstore::migration::ProgressHandle = progress.clone();
+    let m = tierstore::migration::Migration::open(&env.config()).await.unwrap();
+    // 20,000 rows in batches of 300: the last batch of the first pass holds 200 rows.
+    let opts = tierstore::migration::BackfillOptions { trade_batch_rows: 300, ..Default::default() };
+    let report = tierstore::migration::backfill(&m, &opts, &handle).await.unwrap();
+    assert!(progress.state.lock().unwrap().2, "the rows were appended during the copy");
+    assert_eq!(report.kinds["trades"].rows, 20_050, "the second pass copied the 50 late rows");
+    let v = env.ok(&["verify", "--full"]);
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_eq!(v["kinds"]["trades"]["compared"], 20_050);
+}
+
 /// Every file under `dir` by relative path, except the lock files the legacy tier leaves.
 fn files_under(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
