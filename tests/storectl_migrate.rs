@@ -447,6 +447,113 @@ async fn rows_appended_while_backfill_copies_a_journal_are_caught_up() {
     assert_eq!(v["kinds"]["trades"]["compared"], 20_000 + appended);
 }
 
+/// `import` is `init` + `backfill`; `backfill --restart` copies everything again and doubles
+/// nothing; `verify --sample` compares the bars of that many stocks and says it was partial;
+/// `migrate status` reports checkpoints, the last backfill and verify, and the outbox depth.
+#[tokio::test(flavor = "multi_thread")]
+async fn import_restart_sample_and_status_do_what_they_say() {
+    let env = Env::new(&[
+        "--accounts",
+        "2",
+        "--positions",
+        "5",
+        "--trades",
+        "500",
+        "--stocks",
+        "30",
+        "--days",
+        "40",
+    ])
+    .await;
+    let imported = env.ok(&["import", "--from", env.cache.to_str().unwrap()]);
+    assert_eq!(imported["init"]["accounts_created"].as_array().unwrap().len(), 2, "{imported:#}");
+    assert_eq!(imported["backfill"]["kinds"]["trades"]["rows"], 1000, "{imported:#}");
+    assert_eq!(imported["backfill"]["kinds"]["klines"]["rows"], 30 * 40, "{imported:#}");
+    let v = env.ok(&["verify", "--full"]);
+    assert_eq!((v["passed"].as_bool(), v["kinds"]["trades"]["compared"].as_u64()), (Some(true), Some(1000)));
+
+    // A rerun copies nothing new; `--restart` copies everything again.
+    let again = env.ok(&["migrate", "backfill"]);
+    assert_eq!(again["kinds"]["trades"]["rows"], 0, "{again:#}");
+    assert_eq!(again["kinds"]["klines"]["unchanged"], 30, "{again:#}");
+    let restarted = env.ok(&["migrate", "backfill", "--restart"]);
+    assert_eq!(restarted["kinds"]["trades"]["rows"], 1000, "{restarted:#}");
+    assert_eq!(restarted["kinds"]["klines"]["copied"], 30, "{restarted:#}");
+    assert_eq!(restarted["kinds"]["klines"]["unchanged"], 0, "{restarted:#}");
+    let v = env.ok(&["verify", "--full"]);
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_eq!(
+        (v["kinds"]["trades"]["compared"].as_u64(), v["kinds"]["klines"]["compared"].as_u64()),
+        (Some(1000), Some(1200))
+    );
+    let cool = env.cool().await;
+    assert_eq!(cool.trades(&TradeQuery::default()).await.unwrap().len(), 1000, "nothing doubled");
+
+    let sampled = env.ok(&["verify", "--sample", "3"]);
+    assert_eq!(sampled["full"], false, "{sampled:#}");
+    assert_eq!(sampled["kinds"]["klines"]["compared"], 3 * 40, "the bars of 3 stocks");
+    assert_eq!(sampled["kinds"]["trades"]["compared"], 1000, "journals in full");
+
+    // Three writes waiting for ClickHouse in this configuration's outbox.
+    {
+        let mut outbox =
+            tierstore::outbox::Outbox::open(&env.root.path().join("outbox").join("cool")).unwrap();
+        for i in 0..3u8 {
+            outbox.push(&[i]).unwrap();
+        }
+    }
+    let status = env.ok(&["migrate", "status"]);
+    assert_eq!(status["phase"], "file", "{status:#}");
+    assert_eq!(
+        status["outbox"],
+        serde_json::json!([{"tier": "cool", "dir": env.root.path().join("outbox").join("cool"), "pending": 3}])
+    );
+    assert_eq!(status["checkpoints"]["klines"]["units"], 30, "{status:#}");
+    assert_eq!(status["checkpoints"]["trades"]["units"], 2, "{status:#}");
+    assert_eq!(status["journals"].as_array().unwrap().len(), 2, "{status:#}");
+    assert_eq!(status["last_backfill"]["rows"]["trades"], 1000, "{status:#}");
+    assert_eq!(status["last_verify"]["full"], false, "the sample was the last verify: {status:#}");
+}
+
+/// Rollback needs only the warm tier: with Redis and ClickHouse silent (loopback listeners
+/// that never answer), it still moves the phase back at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_works_with_redis_and_clickhouse_silent() {
+    let env =
+        Env::new(&["--accounts", "1", "--positions", "3", "--trades", "50", "--stocks", "3", "--days", "5"])
+            .await;
+    env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    env.ok(&["migrate", "switch", "dual_write"]);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let root = env.root.path();
+    let dead = root.join("silent.toml");
+    std::fs::write(
+        &dead,
+        format!(
+            "[redis]\nurl = \"redis://127.0.0.1:{port}\"\n[clickhouse]\nurl = \"http://127.0.0.1:{port}\"\n\
+             [warm]\nurl = {:?}\n[store]\noutbox_dir = {:?}\n",
+            format!("sqlite://{}?mode=rwc", root.join("warm.db").display()),
+            root.join("outbox").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let o = support::storectl(
+        &["--config", dead.to_str().unwrap(), "rollback", "--note", "engines down", "--json"],
+        &[],
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "rollback waited on a silent engine");
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{out:#} {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!((out["from"].as_str(), out["to"].as_str()), (Some("dual_write"), Some("file")), "{out:#}");
+    let status = env.ok(&["migrate", "status"]);
+    assert_eq!(status["phase"], "file");
+    let last = status["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["note"], "engines down", "{status:#}");
+    drop(silent);
+}
+
 /// Appends journal rows the moment the copy has delivered `after` rows: with `after` not a
 /// multiple of the batch size, that is when the first pass's last (partial) batch arrives,
 /// which its reader sends only once it has read to the end of the file.
