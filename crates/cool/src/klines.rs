@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use clickhouse::Row;
-use futures::StreamExt as _;
 use futures::stream::BoxStream;
 use tierstore_model::quantity::non_negative;
 use tierstore_model::{
@@ -143,15 +142,20 @@ impl<'t> BarDecoder<'t> {
         BarDecoder { table, last: None }
     }
 
-    fn decode(&mut self, r: &KlineRow<'_>) -> Result<Kline> {
-        let code = match self.last {
-            Some(c) if c.as_str() == r.code => c,
+    fn code(&mut self, r: &KlineRow<'_>) -> Result<StockCode> {
+        match self.last {
+            Some(c) if c.as_str() == r.code => Ok(c),
             _ => {
                 let c = StockCode::parse(r.code).map_err(|e| corrupt_row(self.table, r, e))?;
                 self.last = Some(c);
-                c
+                Ok(c)
             }
-        };
+        }
+    }
+
+    #[cfg(test)]
+    fn decode(&mut self, r: &KlineRow<'_>) -> Result<Kline> {
+        let code = self.code(r)?;
         decode_bar(r, code, self.table)
     }
 }
@@ -266,7 +270,8 @@ impl CoolStore {
         let rows =
             within(&self.config().endpoint(), limit, fetch_bars(self.config(), query, &table, limit)).await?;
         let mut out: BTreeMap<StockCode, Vec<Kline>> = codes.iter().map(|c| (*c, Vec::new())).collect();
-        for (bar, _) in rows {
+        for row in rows {
+            let bar = row.bar.map_err(|e| *e)?;
             out.entry(bar.code).or_default().push(bar);
         }
         Ok(out)
@@ -346,33 +351,43 @@ impl CoolStore {
     }
 }
 
-/// Every bar a query returns with its write version, each wait for the server bounded by
-/// `wait`.
+/// A stored row as read, before the newest version of its key is chosen: its key, its write
+/// version, and the bar or why it cannot be decoded — an error only if this version is kept
+/// (`FINAL` would not show an older one either).
+struct Fetched {
+    code: StockCode,
+    date: u16,
+    ver: u64,
+    bar: std::result::Result<Kline, Box<StoreError>>,
+}
+
+/// Every row a query returns, each wait for the server bounded by `wait`. A code that cannot
+/// be read is an error at once: the row's key is unknown.
 async fn fetch_bars(
     config: &CoolConfig,
     query: clickhouse::query::Query,
     table: &str,
     wait: Duration,
-) -> Result<Vec<(Kline, u64)>> {
+) -> Result<Vec<Fetched>> {
     let error = |e| crate::error::from_clickhouse(config, e);
     let mut cursor = query.fetch::<KlineRow<'_>>().map_err(error)?;
     let mut decoder = BarDecoder::new(table);
     let mut out = Vec::new();
     loop {
         let next = within(&config.endpoint(), wait, async { cursor.next().await.map_err(error) }).await?;
-        match next {
-            Some(r) => out.push((decoder.decode(&r)?, r.ver)),
-            None => return Ok(out),
-        }
+        let Some(r) = next else { return Ok(out) };
+        let code = decoder.code(&r)?;
+        let bar = decode_bar(&r, code, table).map_err(Box::new);
+        out.push(Fetched { code, date: r.date, ver: r.ver, bar });
     }
 }
 
-/// Rows per query of a kline stream (every stored version counts): the stream holds about
-/// three such chunks (one being read, two waiting), ~80 bytes a bar.
+/// Rows per query of a kline stream (every stored version counts). A stream holds up to four
+/// such runs: the one the caller has, two waiting for it, one being read (~130 bytes a row
+/// while read, ~70 a bar after).
 pub const STREAM_CHUNK_ROWS: u64 = 131_072;
 
 /// The conditions of a kline stream, as SQL and the values it binds.
-#[derive(Clone)]
 struct StreamFilter {
     codes: Option<Vec<String>>,
     dates: Option<DateRange>,
@@ -428,15 +443,6 @@ fn chunks_of(codes: &[CodeRows], chunk_rows: u64) -> Vec<(&str, &str)> {
     chunks
 }
 
-/// Aborts the producer of a stream when the stream is dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 impl CoolStore {
     /// [`KlineStore::stream_klines`] reading about `chunk_rows` rows per query (at least 1).
     ///
@@ -445,10 +451,13 @@ impl CoolStore {
     /// server time, then the client's decoding after it). It first lists the codes with their
     /// row counts, then reads runs of consecutive codes by primary-key range, every stored
     /// version, and keeps the newest version of each (code, date) itself — what `FINAL` does,
-    /// and every version of a key lies in the code's run. A task of its own reads the next two
-    /// runs while the caller works on this one, so the server's work, the decoding and the
-    /// caller's overlap. Codes written after the listing are not part of the stream; each run
-    /// is read as the table is when its query runs.
+    /// and every version of a key lies in the code's run. (Versions are unique per insert and
+    /// grow with the clock across processes; of two rows with one version, either may be
+    /// kept.) A task of its own reads the next two runs while the caller works on this one, so
+    /// the server's work, the decoding and the caller's overlap; if that task fails, the
+    /// stream ends with an error, never early. Each run is read as the table is when its
+    /// query runs: a code first written after the listing is part of the stream only if it
+    /// falls inside a run's range.
     pub fn stream_klines_in_chunks<'a>(
         &'a self,
         codes: Option<&'a [StockCode]>,
@@ -457,19 +466,12 @@ impl CoolStore {
     ) -> BoxStream<'a, Result<KlineBatch>> {
         let filter =
             StreamFilter { codes: codes.map(|c| c.iter().map(|c| c.as_str().to_owned()).collect()), dates };
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<KlineBatch>>(2);
         let store = self.clone();
-        let producer = tokio::spawn(async move {
+        crate::spawned::stream(self.config().endpoint(), "kline stream", move |tx| async move {
             if let Err(e) = store.send_chunks(&filter, chunk_rows.max(1), &tx).await {
                 let _ = tx.send(Err(e)).await;
             }
-        });
-        futures::stream::unfold((rx, AbortOnDrop(producer)), |(mut rx, guard)| async move {
-            rx.recv().await.map(|item| (item, (rx, guard)))
         })
-        // Callers may ask again after the end (a merge peeking at both sides): still the end.
-        .fuse()
-        .boxed()
     }
 
     /// Reads the runs of codes in order and sends each as one batch, until the receiver is gone.
@@ -499,9 +501,13 @@ impl CoolStore {
             let mut rows = fetch_bars(config, filter.bind(query), &table, wait).await?;
             // Newest version first within a key, then keep the first of each key. The rows come
             // as a few sorted runs (one per stored part): the stable sort merges runs.
-            rows.sort_by(|(a, av), (b, bv)| (a.code, a.date).cmp(&(b.code, b.date)).then(bv.cmp(av)));
-            rows.dedup_by(|(later, _), (kept, _)| (later.code, later.date) == (kept.code, kept.date));
-            let bars: KlineBatch = rows.into_iter().map(|(k, _)| k).collect();
+            rows.sort_by(|a, b| (a.code, a.date).cmp(&(b.code, b.date)).then(b.ver.cmp(&a.ver)));
+            rows.dedup_by(|later, kept| (later.code, later.date) == (kept.code, kept.date));
+            let bars = rows.into_iter().map(|r| r.bar.map_err(|e| *e)).collect::<Result<KlineBatch>>()?;
+            if bars.is_empty() {
+                // The run's codes lost their bars since the listing.
+                continue;
+            }
             if tx.send(Ok(bars)).await.is_err() {
                 return Ok(());
             }

@@ -6,8 +6,9 @@
 //! of Redis, SQL databases or files. Every request goes through the rules of
 //! `shared/spec/clickhouse-18.md`: no client-side schema validation, `wait_end_of_query=1`
 //! so errors in the middle of a stream are reported, values bound with `?`, never formatted.
-//! Writes are idempotent by key (ReplacingMergeTree with a write version, read with `FINAL`),
-//! so writing the same rows again never changes what a query returns, before or after merges.
+//! Writes are idempotent by key (ReplacingMergeTree with a write version, read with `FINAL`
+//! or, in a kline stream, every version read and the newest kept here), so writing the same
+//! rows again never changes what a query returns, before or after merges.
 
 mod assets;
 mod config;
@@ -16,13 +17,14 @@ mod kline_writer;
 mod klines;
 mod scaled;
 pub mod schema;
+mod spawned;
 mod storage;
 mod store;
 mod trades;
 
 pub use config::{CoolConfig, WireCompression};
 pub use kline_writer::{DEFAULT_BATCH_ROWS, KlineWriter};
-pub use klines::{CodeSpan, MAX_CODES};
+pub use klines::{CodeSpan, MAX_CODES, STREAM_CHUNK_ROWS};
 pub use schema::{CoolMigration, ServerVersion};
 pub use storage::{ColumnStorage, TableStorage};
 pub use store::CoolStore;

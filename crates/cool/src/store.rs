@@ -94,7 +94,10 @@ impl CoolStore {
     where
         T: clickhouse::RowOwned + clickhouse::RowRead,
     {
-        next_row(&self.config, cursor).await
+        within(&self.config.endpoint(), self.config.stream_timeout(), async {
+            cursor.next().await.map_err(|e| from_clickhouse(&self.config, e))
+        })
+        .await
     }
 
     /// Where to start looking for the newest bars of `codes`: the newest bar date this store
@@ -144,20 +147,6 @@ impl HealthProbe for CoolStore {
         let version = self.version().await?;
         Ok(ProbeReport { version, round_trip: start.elapsed() })
     }
-}
-
-/// [`CoolStore::next_row`] for streams that own a copy of the configuration.
-pub(crate) async fn next_row<T>(
-    config: &CoolConfig,
-    cursor: &mut clickhouse::query::RowCursor<T>,
-) -> Result<Option<T>>
-where
-    T: clickhouse::RowOwned + clickhouse::RowRead,
-{
-    within(&config.endpoint(), config.stream_timeout(), async {
-        cursor.next().await.map_err(|e| from_clickhouse(config, e))
-    })
-    .await
 }
 
 /// A client of the server at `url` with the configuration's credentials, compression and

@@ -345,3 +345,31 @@ async fn a_stream_in_runs_of_codes_yields_the_newest_version_of_each_bar_once() 
     assert_eq!(got, narrowed);
     db.execute(&format!("SYSTEM START MERGES {}.klines", db.name())).await;
 }
+
+/// A stored row that cannot be decoded fails a stream only if it is the newest version of its
+/// bar, as through `FINAL`: an older version is never decoded into an answer.
+#[tokio::test]
+async fn an_unreadable_old_version_does_not_fail_a_stream_and_an_unreadable_newest_does() {
+    use futures::TryStreamExt;
+    let (db, store) = setup().await;
+    let c = StockCode::parse("600000.SH").unwrap();
+    let raw = |ver: u64| {
+        // vscale 7: no such volume scale.
+        format!(
+            "INSERT INTO {}.klines (code, date, close, open_zz, open_hi, high_off, low_off, pscale, volume, \
+             volume_hi, vscale, amount_off, ascale, ver) VALUES ('600000.SH', toDate('2024-10-09'), 1000, 0, 0, 0, 0, \
+             2, 1, 0, 7, 0, 2, {ver})",
+            db.name()
+        )
+    };
+    db.execute(&raw(1)).await;
+    let good = bar(&c, 20_005, 10.0, 9.9, 10.5, 9.5, 1000.0); // 2024-10-09
+    store.write_klines(&[good]).await.unwrap();
+    let got: Vec<Vec<Kline>> = store.stream_klines(None, None).try_collect().await.unwrap();
+    assert_eq!(got, vec![vec![good]], "the newer, readable version");
+    db.execute(&raw(u64::MAX)).await;
+    let err = store.stream_klines(None, None).try_collect::<Vec<_>>().await.unwrap_err();
+    assert!(err.to_string().contains("vscale 7"), "{err}");
+    let err = store.klines(&c, KlineRange::last(5).unwrap()).await.unwrap_err();
+    assert!(err.to_string().contains("vscale 7"), "through FINAL too: {err}");
+}

@@ -1,8 +1,9 @@
 //! A loopback HTTP listener that stands in for a ClickHouse server the tests cannot run: it
 //! answers `SELECT version()` with the version it is given, a `SELECT count()` with 0 (so a
-//! schema is created), a kline stream's listing of codes with one code, and every other request either with an empty result or — to play a
-//! server that stalls in the middle of a response — with headers and then silence. It records
-//! every request it answers.
+//! schema is created), a kline stream's listing of codes with one code (so the stream's read
+//! is sent too), and every other request either with an empty result or — to play a server
+//! that stalls in the middle of a response — with headers and then silence. It records every
+//! request it answers.
 
 use std::sync::{Arc, Mutex};
 

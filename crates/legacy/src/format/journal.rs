@@ -354,15 +354,16 @@ fn hms(text: &str) -> Option<NaiveTime> {
     }
     let two = |i: usize| -> Option<u32> {
         let (t, u) = (b[i].checked_sub(b'0')?, b[i + 1].checked_sub(b'0')?);
-        (t < 10 && u < 10).then_some(u32::from(t * 10 + u))
+        (t < 10 && u < 10).then(|| u32::from(t) * 10 + u32::from(u))
     };
     NaiveTime::from_hms_opt(two(0)?, two(3)?, two(6)?)
 }
 
 /// The instant of a market-local time, or `None` when it does not exist once in `tz`. A day's
 /// offset is remembered in `day` when the day's first and last second have one and the same
-/// offset (no transition that day: always, in Shanghai since 1991), so the day's other rows
-/// skip the time zone's search.
+/// offset, so the day's other rows skip the time zone's search. That takes a day whose
+/// offset changes to change it back the same day for a day without change; no time zone
+/// does that (Shanghai's offset has not changed since September 1991).
 fn local_instant(
     tz: &chrono_tz::Tz,
     day: &mut Option<(NaiveDate, FixedOffset)>,
@@ -473,7 +474,17 @@ mod tests {
     fn two_digit_times_are_read_directly_and_others_left_to_chrono() {
         assert_eq!(hms("09:31:05"), NaiveTime::from_hms_opt(9, 31, 5));
         assert_eq!(hms("23:59:59"), NaiveTime::from_hms_opt(23, 59, 59));
-        for other in ["9:31:05", "24:00:00", "09:60:00", "09:31:5x", "09-31-05", "09:31:05 ", "０9:31:05"] {
+        for other in [
+            "9:31:05",
+            "24:00:00",
+            "09:60:00",
+            "09:31:5x",
+            "09-31-05",
+            "09:31:05 ",
+            "０9:31:05",
+            "zz:zz:zz",
+            "~~:~~:~~",
+        ] {
             assert_eq!(hms(other), None, "{other}");
         }
         // What the fast path leaves reads as it always did.
