@@ -11,9 +11,11 @@ use crate::store::{CoolStore, next_version};
 /// Rows per insert when the caller does not say. Large on purpose: every insert writes one
 /// part per yearly partition it touches, and bars come sorted by code, so each batch spans
 /// every year; on 18.16 (2 cores, 6.25 M bars) 50k-row batches made ~750 parts for the server
-/// to merge and loaded 0.63 M rows/s, 200k rows 0.97 M rows/s, 500k rows 1.08 M rows/s. The
-/// writer holds the batch's keys (16 bytes a bar while they come in key order), not its bars.
-pub const DEFAULT_BATCH_ROWS: usize = 500_000;
+/// to merge and loaded 0.63 M rows/s, 200k rows 0.97 M rows/s, 500k rows 1.08 M rows/s; in the
+/// migrate bench, parsing beside it, 500k rows gave 1.00–1.03 M rows/s and 1M rows 1.04 M on
+/// the same (busy) machine, so the largest batch the writer takes is the default. The writer
+/// holds the batch's keys (16 bytes a bar while they come in key order, 16 MB), not its bars.
+pub const DEFAULT_BATCH_ROWS: usize = 1_000_000;
 
 /// Streams bars into inserts of `batch_rows` rows. Each bar is encoded into the open insert as
 /// it arrives and the client sends the insert's buffer whenever it fills, so
