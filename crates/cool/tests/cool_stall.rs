@@ -15,7 +15,11 @@ use tierstore_model::{
 use tierstore_testkit::{ClickhouseStandIn, StandInMode};
 
 async fn stalled_store() -> (ClickhouseStandIn, CoolStore) {
-    let server = ClickhouseStandIn::start("18.16.1", StandInMode::StallAfterHeaders).await;
+    stalled_store_in(StandInMode::StallAfterHeaders).await
+}
+
+async fn stalled_store_in(mode: StandInMode) -> (ClickhouseStandIn, CoolStore) {
+    let server = ClickhouseStandIn::start("18.16.1", mode).await;
     let mut config = CoolConfig::new(SecretUrl::parse("clickhouse.url", server.url()).unwrap());
     config.compression = WireCompression::None;
     config.timeout_ms = 300;
@@ -54,6 +58,18 @@ async fn a_stalled_stream_is_an_error_within_the_stream_timeout() {
     let query = TradeQuery::default();
     let err = bounded(store.stream_trades(&query).try_collect::<Vec<_>>()).await.unwrap_err();
     assert_timed_out(&err, 400, started);
+}
+
+/// A kline stream lists its codes, then reads runs of them: a stall in a run's read (after
+/// the listing answered) is an error within the stream timeout too.
+#[tokio::test]
+async fn a_stream_stalled_after_its_listing_is_an_error_within_the_stream_timeout() {
+    let (server, store) = stalled_store_in(StandInMode::StallAfterListing).await;
+    let started = Instant::now();
+    let err = bounded(store.stream_klines(None, None).try_collect::<Vec<_>>()).await.unwrap_err();
+    assert_timed_out(&err, 400, started);
+    let sent: Vec<String> = server.requests().iter().map(|r| r.sql()).collect();
+    assert!(sent.iter().any(|s| s.contains("WHERE code >= '600000.SH'")), "the run was asked for: {sent:?}");
 }
 
 #[tokio::test]

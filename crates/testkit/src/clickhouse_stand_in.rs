@@ -32,6 +32,9 @@ pub enum StandInMode {
     Empty,
     /// Sends 200 headers, then nothing, keeping the connection open.
     StallAfterHeaders,
+    /// Answers a kline stream's listing of codes (one code), then stalls as
+    /// [`StandInMode::StallAfterHeaders`] on everything else: a stall in the middle of a stream.
+    StallAfterListing,
 }
 
 /// The running stand-in; stops when dropped.
@@ -169,14 +172,14 @@ async fn serve(
         } else if sql.starts_with("SELECT count()") {
             // A UInt64 zero: "no such table yet", so the schema is created.
             vec![0; 8]
-        } else if sql.starts_with("SELECT code, count() AS bars") && mode == StandInMode::Empty {
+        } else if sql.starts_with("SELECT code, count() AS bars") && mode != StandInMode::StallAfterHeaders {
             // A kline stream's listing of codes: one code with one bar, so the stream goes on
             // to read it and its query is sent too.
             let mut a = vec![9];
             a.extend_from_slice(b"600000.SH");
             a.extend_from_slice(&1u64.to_le_bytes());
             a
-        } else if mode == StandInMode::StallAfterHeaders {
+        } else if mode != StandInMode::Empty {
             let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
             if write.write_all(head.as_bytes()).await.is_err() {
                 return;
