@@ -87,11 +87,13 @@ pub fn run() -> Result<()> {
         "live_writes",
     ]);
     cmd::run(&mut build)?;
-    let storectl = root.join("target/release/storectl");
-    let live_writes = root.join("target/release/examples/live_writes");
+    // Where cargo put them: `CARGO_TARGET_DIR` moves the whole target directory.
+    let target = crate::target_dir();
+    let storectl = target.join("release/storectl");
+    let live_writes = target.join("release/examples/live_writes");
 
     let run_id = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-    let work = root.join("target/demo").join(run_id.to_string());
+    let work = target.join("demo").join(run_id.to_string());
     std::fs::create_dir_all(&work)?;
     let cache = work.join("cache");
     let cache_s = cache.to_string_lossy().into_owned();

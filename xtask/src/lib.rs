@@ -24,3 +24,12 @@ pub fn project_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
+
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set (a relative one taken from the
+/// current directory, as cargo does), else the workspace's `target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from) {
+        Some(dir) => std::path::absolute(&dir).unwrap_or(dir),
+        None => project_root().join("target"),
+    }
+}

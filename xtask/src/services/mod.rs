@@ -246,10 +246,7 @@ pub struct Layout {
 impl Layout {
     /// `target/services` of the workspace (or of `CARGO_TARGET_DIR`).
     pub fn default_for_workspace() -> Self {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| crate::project_root().join("target"));
-        Layout { root: target.join("services"), start_timeout: None }
+        Layout { root: crate::target_dir().join("services"), start_timeout: None }
     }
 
     /// A layout under `root` with the default start timeouts.
