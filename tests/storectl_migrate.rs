@@ -406,8 +406,8 @@ async fn backfill_killed_at_three_points_and_rerun_loses_and_doubles_nothing() {
     assert_eq!(moved["to"], "db_first");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn rows_appended_while_backfill_copies_a_journal_are_caught_up() {
+/// One account whose journal holds 20,000 rows (and a few positions and bars), initialised.
+async fn one_journal_of_20000_rows() -> Env {
     let env = Env::new(&[
         "--accounts",
         "1",
@@ -422,6 +422,12 @@ async fn rows_appended_while_backfill_copies_a_journal_are_caught_up() {
     ])
     .await;
     env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    env
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_appended_while_backfill_copies_a_journal_are_caught_up() {
+    let env = one_journal_of_20000_rows().await;
     let warm = env.warm().await;
     let journal = env.journal("prod_pwc");
     let mut child = backfill_process(&env, &["--trade-batch-rows", "200"]);
@@ -588,20 +594,7 @@ impl tierstore::migration::Progress for AppendWhenDelivered {
 /// the copy repeats until a pass finds nothing new.
 #[tokio::test(flavor = "multi_thread")]
 async fn rows_appended_after_a_pass_read_to_the_end_are_copied_by_the_next_pass() {
-    let env = Env::new(&[
-        "--accounts",
-        "1",
-        "--positions",
-        "5",
-        "--trades",
-        "20000",
-        "--stocks",
-        "5",
-        "--days",
-        "20",
-    ])
-    .await;
-    env.ok(&["migrate", "init", "--legacy-dir", env.cache.to_str().unwrap()]);
+    let env = one_journal_of_20000_rows().await;
     let late: Vec<String> = (0..50).map(row).collect();
     let progress = std::sync::Arc::new(AppendWhenDelivered {
         journal: env.journal("prod_pwc"),
