@@ -20,6 +20,7 @@ use tierstore_model::{
 use std::time::Duration;
 
 use tierstore_model::deadline::within;
+use tierstore_model::task_stream::{TaskFailure, task_stream};
 
 use crate::config::CoolConfig;
 use crate::scaled::{decode, encode};
@@ -467,10 +468,21 @@ impl CoolStore {
         let filter =
             StreamFilter { codes: codes.map(|c| c.iter().map(|c| c.as_str().to_owned()).collect()), dates };
         let store = self.clone();
-        crate::spawned::stream(self.config().endpoint(), "kline stream", move |tx| async move {
-            if let Err(e) = store.send_chunks(&filter, chunk_rows.max(1), &tx).await {
-                let _ = tx.send(Err(e)).await;
-            }
+        let endpoint = self.config().endpoint();
+        let failed = move |f: TaskFailure| {
+            let cause = match f {
+                TaskFailure::NoRuntime => "a kline stream needs a tokio runtime".to_owned(),
+                TaskFailure::Panicked(e) => format!("the kline stream's reader failed: {e}"),
+            };
+            StoreError::unavailable(endpoint.tier, endpoint.service, endpoint.address, cause)
+        };
+        // The next two runs are read while the caller works on this one.
+        task_stream(2, failed, move |runtime, tx| {
+            runtime.spawn(async move {
+                if let Err(e) = store.send_chunks(&filter, chunk_rows.max(1), &tx).await {
+                    let _ = tx.send(Err(e)).await;
+                }
+            })
         })
     }
 

@@ -17,7 +17,6 @@ mod kline_writer;
 mod klines;
 mod scaled;
 pub mod schema;
-mod spawned;
 mod storage;
 mod store;
 mod trades;

@@ -29,6 +29,7 @@ pub mod quantity;
 pub mod secret;
 pub mod store;
 pub mod strategy;
+pub mod task_stream;
 mod text_enum;
 pub mod trade;
 pub mod user;

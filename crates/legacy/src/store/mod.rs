@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use tierstore_model::task_stream::{TaskFailure, task_stream};
 use tierstore_model::{
     AccountId, Clock, Endpoint, HealthProbe, ProbeReport, Result, StoreError, SystemClock, Tier, TradeDate,
 };
@@ -121,30 +122,18 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
     tokio::task::spawn_blocking(f).await.map_err(|e| worker_failed(&e))?
 }
 
-/// A stream fed by `produce` on tokio's blocking pool through a bounded channel. When the
-/// channel closes, the producer's outcome is checked: if it panicked, the stream's last item
-/// is that error.
+/// A stream fed by `produce` on tokio's blocking pool through a bounded channel
+/// ([`task_stream`]: a producer that panics ends the stream with that error).
 fn spawn_stream<T: Send + 'static>(
     produce: impl FnOnce(&tokio::sync::mpsc::Sender<Result<T>>) + Send + 'static,
 ) -> BoxStream<'static, Result<T>> {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        let e =
-            StoreError::unavailable(Tier::Legacy, "files", "(file worker)", "streams need a tokio runtime");
-        return Box::pin(futures::stream::once(async move { Err(e) }));
+    let failed = |f: TaskFailure| match f {
+        TaskFailure::NoRuntime => {
+            StoreError::unavailable(Tier::Legacy, "files", "(file worker)", "streams need a tokio runtime")
+        }
+        TaskFailure::Panicked(e) => worker_failed(&e),
     };
-    let (tx, rx) = tokio::sync::mpsc::channel(STREAM_DEPTH);
-    let producer = runtime.spawn_blocking(move || produce(&tx));
-    let stream = futures::stream::unfold((rx, Some(producer)), |(mut rx, producer)| async move {
-        if let Some(item) = rx.recv().await {
-            return Some((item, (rx, producer)));
-        }
-        match producer?.await {
-            Ok(()) => None,
-            Err(e) => Some((Err(worker_failed(&e)), (rx, None))),
-        }
-    });
-    // Asked again after the end (a merge peeking at both sides), it is still the end.
-    Box::pin(futures::StreamExt::fuse(stream))
+    task_stream(STREAM_DEPTH, failed, move |runtime, tx| runtime.spawn_blocking(move || produce(&tx)))
 }
 
 /// A stream of one error.
