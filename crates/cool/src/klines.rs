@@ -153,12 +153,6 @@ impl<'t> BarDecoder<'t> {
             }
         }
     }
-
-    #[cfg(test)]
-    fn decode(&mut self, r: &KlineRow<'_>) -> Result<Kline> {
-        let code = self.code(r)?;
-        decode_bar(r, code, self.table)
-    }
 }
 
 fn corrupt_row(table: &str, r: &KlineRow<'_>, e: StoreError) -> StoreError {
@@ -675,7 +669,8 @@ mod layout_tests {
 
     fn round_trip(k: &Kline) -> Kline {
         let row = encode_bar(k, 7);
-        BarDecoder::new("t").decode(&row).unwrap()
+        let code = BarDecoder::new("t").code(&row).unwrap();
+        decode_bar(&row, code, "t").unwrap()
     }
 
     fn bar(close: f64, volume: u64, amount: f64) -> Kline {
